@@ -1,0 +1,108 @@
+//! The fairing: sets the store up at ignition and, after each request,
+//! gives the session's lease back and writes the cookie.
+//!
+//! Rocket applies the `CookieJar` to the response *before* response
+//! fairings run, and catchers reset it, so a cookie added to the jar here
+//! would be lost. The fairing writes `Set-Cookie` itself.
+//!
+//! | the request's session ...                         | `Set-Cookie`        |
+//! |---------------------------------------------------|---------------------|
+//! | was saved under an id the client doesn't have     | the id              |
+//! | (a new session, a rotated one)                    |                     |
+//! | was loaded, then ended and not saved again        | removal (`Max-Age=0`) |
+//! | anything else (unchanged, saved in place, unsaved)| none                |
+//!
+//! Every response of a request that loaded a session also gets
+//! `Cache-Control: no-store`: it was rendered from session data, and no
+//! cache may hand it to someone else.
+
+use std::sync::Arc;
+
+use rocket::fairing::{self, Fairing, Info, Kind};
+use rocket::http::{Cookie, Header, SameSite};
+use rocket::{Build, Request, Response, Rocket};
+
+use super::config::SessionConfig;
+use super::guard::{Loaded, Sessions};
+use super::handle::CookieAction;
+use super::memory::MemoryStore;
+use super::store::SessionStore;
+
+/// Attach this to use [`Session`](super::Session) guards.
+///
+/// # Examples
+/// ```no_run
+/// use memsess::session::SessionFairing;
+///
+/// let rocket = rocket::build().attach(SessionFairing::new());
+/// ```
+#[derive(Default)]
+pub struct SessionFairing {
+    store: Option<Arc<dyn SessionStore>>,
+}
+
+impl SessionFairing {
+    /// A fairing that builds the store `session.store` names.
+    pub fn new() -> Self {
+        SessionFairing::default()
+    }
+
+    /// A fairing over a store you made (a test double, your own backend).
+    pub fn with_store(store: Arc<dyn SessionStore>) -> Self {
+        SessionFairing { store: Some(store) }
+    }
+}
+
+#[rocket::async_trait]
+impl Fairing for SessionFairing {
+    fn info(&self) -> Info {
+        Info { name: "Sessions", kind: Kind::Ignite | Kind::Response | Kind::Singleton }
+    }
+
+    async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
+        let config = match SessionConfig::from_figment(rocket.figment()) {
+            Ok(config) => config,
+            Err(e) => {
+                rocket::error!("{e}");
+                return Err(rocket);
+            }
+        };
+        let store = self.store.clone().unwrap_or_else(|| {
+            Arc::new(MemoryStore::new(config.max_sessions, config.idle_timeout, config.absolute_timeout))
+        });
+        Ok(rocket.manage(Sessions { store, config }))
+    }
+
+    async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
+        let Loaded(Some(Ok(session))) = req.local_cache(|| Loaded(None)) else {
+            return;
+        };
+        let Some(sessions) = req.rocket().state::<Sessions>() else { return };
+        let action = session.release().await;
+        let config = &sessions.config;
+        let cookie = match action {
+            CookieAction::Set(id) => Some(session_cookie(config, id.to_string())),
+            CookieAction::Remove => {
+                let mut cookie = session_cookie(config, String::new());
+                cookie.make_removal();
+                Some(cookie)
+            }
+            CookieAction::Keep => None,
+        };
+        if let Some(cookie) = cookie {
+            res.adjoin_header(Header::new("Set-Cookie", cookie.to_string()));
+        }
+        res.set_raw_header("Cache-Control", "no-store");
+    }
+}
+
+/// The cookie with the attributes SPEC 5 asks for. No `Max-Age` or
+/// `Expires`: it ends with the browser, and the server ends it sooner.
+fn session_cookie(config: &SessionConfig, value: String) -> Cookie<'static> {
+    Cookie::build((config.cookie_name.clone(), value))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(config.secure)
+        .build()
+}
