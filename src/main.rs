@@ -1,1 +1,6 @@
-fn main() {}
+//! The memsess binary: serves the app.
+
+#[rocket::launch]
+fn launch() -> _ {
+    memsess::rocket()
+}

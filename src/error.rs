@@ -1,0 +1,103 @@
+//! The app's one error type, and how every error becomes a page.
+//!
+//! A handler returns `Result<_, AppError>`. The responder records the
+//! message in the request and hands the status to the catchers
+//! ([`crate::catchers`]), so every error page, whether from a handler or
+//! from Rocket itself (a 404, a 413 for an oversized body), is rendered in
+//! one place with the same layout and headers.
+
+use std::borrow::Cow;
+
+use rocket::http::Status;
+use rocket::response::{self, Responder};
+use rocket::Request;
+
+use crate::session::SessionError;
+
+/// Everything a handler can fail with. Each variant's doc names its status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppError {
+    /// 404: no such page or product.
+    NotFound(Cow<'static, str>),
+    /// 403: a missing or wrong CSRF token, or a cross-site POST.
+    Forbidden(Cow<'static, str>),
+    /// 409: the session ended (logged out elsewhere) while the request ran.
+    SessionEnded,
+    /// 422: input that parsed but makes no sense (a quantity of 500).
+    Invalid(Cow<'static, str>),
+    /// 429: too many attempts; retry after this many seconds.
+    TooManyAttempts(u64),
+    /// 503: the session store or another service is down.
+    Unavailable(Cow<'static, str>),
+    /// 500: a bug or a broken invariant. The detail goes to the log, never
+    /// to the page.
+    Internal(String),
+}
+
+impl AppError {
+    /// The HTTP status of this error.
+    pub fn status(&self) -> Status {
+        match self {
+            AppError::NotFound(_) => Status::NotFound,
+            AppError::Forbidden(_) => Status::Forbidden,
+            AppError::SessionEnded => Status::Conflict,
+            AppError::Invalid(_) => Status::UnprocessableEntity,
+            AppError::TooManyAttempts(_) => Status::TooManyRequests,
+            AppError::Unavailable(_) => Status::ServiceUnavailable,
+            AppError::Internal(_) => Status::InternalServerError,
+        }
+    }
+
+    /// The message shown on the page, if the error has its own.
+    pub fn message(&self) -> Option<Cow<'static, str>> {
+        match self {
+            AppError::NotFound(m) | AppError::Forbidden(m) | AppError::Invalid(m) | AppError::Unavailable(m) => {
+                Some(m.clone())
+            }
+            AppError::TooManyAttempts(secs) => {
+                Some(format!("Too many attempts. Try again in {} minute(s).", secs.div_ceil(60)).into())
+            }
+            AppError::SessionEnded | AppError::Internal(_) => None,
+        }
+    }
+
+    /// A 422 with this message.
+    pub fn invalid(message: impl Into<Cow<'static, str>>) -> Self {
+        AppError::Invalid(message.into())
+    }
+}
+
+impl From<SessionError> for AppError {
+    fn from(e: SessionError) -> Self {
+        match e {
+            SessionError::Gone => AppError::SessionEnded,
+            SessionError::Busy => AppError::Unavailable("Your session is busy with another request. Please try again.".into()),
+            SessionError::Unavailable(why) => {
+                rocket::error!("session store: {why}");
+                AppError::Unavailable("The session store is not reachable right now. Please try again shortly.".into())
+            }
+            SessionError::Serialize(why) => AppError::Internal(format!("session value: {why}")),
+        }
+    }
+}
+
+impl From<askama::Error> for AppError {
+    fn from(e: askama::Error) -> Self {
+        AppError::Internal(format!("template: {e}"))
+    }
+}
+
+/// An error's page details, left in the request for the catcher.
+#[derive(Default)]
+pub struct ErrorDetail(pub Option<AppError>);
+
+impl<'r> Responder<'r, 'static> for AppError {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        if let AppError::Internal(detail) = &self {
+            rocket::error!("internal error on {}: {detail}", req.uri());
+        }
+        let status = self.status();
+        req.local_cache(|| ErrorDetail(Some(self)));
+        Err(status)
+    }
+}

@@ -1,0 +1,102 @@
+//! What every page shares: the header's view of the visitor, flash
+//! messages, and rendering a template into a response.
+
+use askama::Template;
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::response::content::RawHtml;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+use crate::session::{Session, SessionError};
+
+/// Session key of the one-time message shown on the next page.
+const FLASH_KEY: &str = "flash";
+
+/// How a flash message looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FlashKind {
+    /// Something worked.
+    Success,
+    /// Neutral news.
+    Info,
+    /// Something did not work.
+    Error,
+}
+
+impl FlashKind {
+    /// The CSS class suffix.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlashKind::Success => "success",
+            FlashKind::Info => "info",
+            FlashKind::Error => "error",
+        }
+    }
+}
+
+/// A message shown once, on the next page the visitor sees.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flash {
+    /// Its look.
+    pub kind: FlashKind,
+    /// Its text.
+    pub message: String,
+}
+
+impl Flash {
+    /// Puts a flash in the session for the next page; the caller saves.
+    ///
+    /// # Errors
+    /// Only if the session cannot hold it.
+    pub fn set(session: &Session, kind: FlashKind, message: impl Into<String>) -> Result<(), SessionError> {
+        session.insert(FLASH_KEY, Flash { kind, message: message.into() })
+    }
+}
+
+/// The page header's view of the visitor, a request guard.
+///
+/// Taking it shows the flash message, if any, and removes it from the
+/// session (saved at once, so it shows exactly once).
+#[derive(Debug, Clone, Default)]
+pub struct Chrome {
+    /// The logged-in user's name.
+    pub user: Option<String>,
+    /// The message to show once.
+    pub flash: Option<Flash>,
+}
+
+impl Chrome {
+    /// Reads the header's view from `session`, consuming its flash.
+    ///
+    /// # Errors
+    /// If the flash was there but the session could not be saved.
+    pub async fn of(session: &Session) -> Result<Chrome, SessionError> {
+        let flash = session.take::<Flash>(FLASH_KEY);
+        if flash.is_some() {
+            session.save().await?;
+        }
+        Ok(Chrome { user: session.owner(), flash })
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Chrome {
+    type Error = SessionError;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        let session = rocket::outcome::try_outcome!(req.guard::<Session>().await);
+        match Chrome::of(&session).await {
+            Ok(chrome) => Outcome::Success(chrome),
+            Err(e) => Outcome::Error((rocket::http::Status::ServiceUnavailable, e)),
+        }
+    }
+}
+
+/// Renders a template as an HTML response.
+///
+/// # Errors
+/// [`AppError::Internal`] if the template fails, which is a bug.
+pub fn render(template: &impl Template) -> Result<RawHtml<String>, AppError> {
+    Ok(RawHtml(template.render()?))
+}
