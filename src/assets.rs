@@ -63,8 +63,16 @@ mod tests {
                 if path.is_dir() {
                     stack.push(path);
                 } else {
-                    let name = path.strip_prefix(&root).unwrap().to_str().unwrap().replace('\\', "/");
-                    assert!(ASSETS.iter().any(|(n, _)| *n == name), "static/{name} is not in ASSETS");
+                    let name = path
+                        .strip_prefix(&root)
+                        .unwrap()
+                        .to_str()
+                        .unwrap()
+                        .replace('\\', "/");
+                    assert!(
+                        ASSETS.iter().any(|(n, _)| *n == name),
+                        "static/{name} is not in ASSETS"
+                    );
                 }
             }
         }

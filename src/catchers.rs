@@ -73,7 +73,9 @@ impl<'r> Responder<'r, 'static> for ErrorPage {
 async fn error_page(status: Status, req: &Request<'_>) -> ErrorPage {
     let detail = req.local_cache(ErrorDetail::default).0.as_ref();
     let (title, default_message, hint) = texts(status);
-    let message = detail.and_then(AppError::message).map_or_else(|| default_message.to_owned(), |m| m.into_owned());
+    let message = detail
+        .and_then(AppError::message)
+        .map_or_else(|| default_message.to_owned(), |m| m.into_owned());
     let retry_after = match detail {
         Some(AppError::TooManyAttempts(secs)) => Some(*secs),
         _ => None,
@@ -81,12 +83,22 @@ async fn error_page(status: Status, req: &Request<'_>) -> ErrorPage {
     // The header shows who is signed in when the session can be had; an
     // error page must render even when it cannot (the store is down).
     let chrome = req.guard::<Chrome>().await.succeeded().unwrap_or_default();
-    let page = ErrorTemplate { chrome, code: status.code, title, message, hint };
+    let page = ErrorTemplate {
+        chrome,
+        code: status.code,
+        title,
+        message,
+        hint,
+    };
     let html = page.render().unwrap_or_else(|e| {
         rocket::error!("error page template: {e}");
         format!("<!doctype html><title>{0}</title><h1>{0}</h1>", status.code)
     });
-    ErrorPage { status, html, retry_after }
+    ErrorPage {
+        status,
+        html,
+        retry_after,
+    }
 }
 
 /// The app's catchers.

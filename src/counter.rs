@@ -42,7 +42,18 @@ struct CounterPage {
 
 fn dots(count: u32) -> Vec<(u32, &'static str)> {
     (0..=LAST)
-        .map(|step| (step, if step < count { "done" } else if step == count { "now" } else { "" }))
+        .map(|step| {
+            (
+                step,
+                if step < count {
+                    "done"
+                } else if step == count {
+                    "now"
+                } else {
+                    ""
+                },
+            )
+        })
         .collect()
 }
 
@@ -63,7 +74,9 @@ async fn counter(session: Session, chrome: Chrome) -> Result<RawHtml<String>, Ap
         page.new_session = true;
     } else {
         // A shop session that never saw this page starts counting at 0.
-        let count = session.get::<u32>(COUNTER_KEY).map_or(0, |n| n.saturating_add(1));
+        let count = session
+            .get::<u32>(COUNTER_KEY)
+            .map_or(0, |n| n.saturating_add(1));
         page.dots = dots(count);
         page.message = format!("Session counter is {count}.");
         if count < LAST {

@@ -51,12 +51,17 @@ impl AppError {
     /// The message shown on the page, if the error has its own.
     pub fn message(&self) -> Option<Cow<'static, str>> {
         match self {
-            AppError::NotFound(m) | AppError::Forbidden(m) | AppError::Invalid(m) | AppError::Unavailable(m) => {
-                Some(m.clone())
-            }
-            AppError::TooManyAttempts(secs) => {
-                Some(format!("Too many attempts. Try again in {} minute(s).", secs.div_ceil(60)).into())
-            }
+            AppError::NotFound(m)
+            | AppError::Forbidden(m)
+            | AppError::Invalid(m)
+            | AppError::Unavailable(m) => Some(m.clone()),
+            AppError::TooManyAttempts(secs) => Some(
+                format!(
+                    "Too many attempts. Try again in {} minute(s).",
+                    secs.div_ceil(60)
+                )
+                .into(),
+            ),
             AppError::SessionEnded | AppError::Internal(_) => None,
         }
     }
@@ -71,10 +76,15 @@ impl From<SessionError> for AppError {
     fn from(e: SessionError) -> Self {
         match e {
             SessionError::Gone => AppError::SessionEnded,
-            SessionError::Busy => AppError::Unavailable("Your session is busy with another request. Please try again.".into()),
+            SessionError::Busy => AppError::Unavailable(
+                "Your session is busy with another request. Please try again.".into(),
+            ),
             SessionError::Unavailable(why) => {
                 rocket::error!("session store: {why}");
-                AppError::Unavailable("The session store is not reachable right now. Please try again shortly.".into())
+                AppError::Unavailable(
+                    "The session store is not reachable right now. Please try again shortly."
+                        .into(),
+                )
             }
             SessionError::Serialize(why) => AppError::Internal(format!("session value: {why}")),
         }

@@ -19,11 +19,17 @@ struct Csp;
 #[rocket::async_trait]
 impl Fairing for Csp {
     fn info(&self) -> Info {
-        Info { name: "Content-Security-Policy", kind: Kind::Response | Kind::Singleton }
+        Info {
+            name: "Content-Security-Policy",
+            kind: Kind::Response | Kind::Singleton,
+        }
     }
 
     async fn on_response<'r>(&self, _: &'r Request<'_>, res: &mut Response<'r>) {
-        res.set_header(Header::new("Content-Security-Policy", CONTENT_SECURITY_POLICY));
+        res.set_header(Header::new(
+            "Content-Security-Policy",
+            CONTENT_SECURITY_POLICY,
+        ));
     }
 }
 

@@ -49,8 +49,18 @@ impl Flash {
     ///
     /// # Errors
     /// Only if the session cannot hold it.
-    pub fn set(session: &Session, kind: FlashKind, message: impl Into<String>) -> Result<(), SessionError> {
-        session.insert(FLASH_KEY, Flash { kind, message: message.into() })
+    pub fn set(
+        session: &Session,
+        kind: FlashKind,
+        message: impl Into<String>,
+    ) -> Result<(), SessionError> {
+        session.insert(
+            FLASH_KEY,
+            Flash {
+                kind,
+                message: message.into(),
+            },
+        )
     }
 }
 
@@ -76,7 +86,10 @@ impl Chrome {
         if flash.is_some() {
             session.save().await?;
         }
-        Ok(Chrome { user: session.owner(), flash })
+        Ok(Chrome {
+            user: session.owner(),
+            flash,
+        })
     }
 }
 

@@ -60,7 +60,10 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
-    ConfigError { key: format!("session.{key}"), message: message.into() }
+    ConfigError {
+        key: format!("session.{key}"),
+        message: message.into(),
+    }
 }
 
 /// Ten years: no timeout or bound needs more, and smaller numbers keep
@@ -97,7 +100,10 @@ impl SessionConfig {
                 // Rocket's own messages name the key; keep just what went wrong.
                 let message = e.kind.to_string();
                 match key.as_str() {
-                    "" | "session" => ConfigError { key: "session".into(), message },
+                    "" | "session" => ConfigError {
+                        key: "session".into(),
+                        message,
+                    },
                     key => invalid(key, message),
                 }
             })?,
@@ -111,15 +117,18 @@ impl SessionConfig {
 
         let seconds = |key: &str, value: Option<u64>, default: u64| match value.unwrap_or(default) {
             0 => Err(invalid(key, "must be at least 1 second")),
-            n if n > MAX_SECONDS => Err(invalid(key, format!("must be at most {MAX_SECONDS} seconds"))),
+            n if n > MAX_SECONDS => Err(invalid(
+                key,
+                format!("must be at most {MAX_SECONDS} seconds"),
+            )),
             n => Ok(Duration::from_secs(n)),
         };
         let idle_timeout = seconds("idle_timeout", raw.idle_timeout, 1800)?;
         let absolute_timeout = seconds("absolute_timeout", raw.absolute_timeout, 43200)?;
 
         let max_sessions = raw.max_sessions.unwrap_or(100_000);
-        if max_sessions == 0 || max_sessions > 1 << 40 {
-            return Err(invalid("max_sessions", "must be between 1 and 2^40"));
+        if !(2..=1 << 40).contains(&max_sessions) {
+            return Err(invalid("max_sessions", "must be between 2 and 2^40"));
         }
 
         let store = raw.store.unwrap_or_else(|| "memory".into());
@@ -130,7 +139,14 @@ impl SessionConfig {
             ));
         }
 
-        Ok(SessionConfig { cookie_name, idle_timeout, absolute_timeout, max_sessions, secure, store })
+        Ok(SessionConfig {
+            cookie_name,
+            idle_timeout,
+            absolute_timeout,
+            max_sessions,
+            secure,
+            store,
+        })
     }
 }
 
@@ -139,10 +155,16 @@ impl SessionConfig {
 fn check_cookie_name(name: &str, secure: bool) -> Result<(), ConfigError> {
     let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
     if name.is_empty() || name.len() > 64 || !name.chars().all(token) {
-        return Err(invalid("cookie_name", "must be 1-64 letters, digits or !#$%&'*+-.^_`|~"));
+        return Err(invalid(
+            "cookie_name",
+            "must be 1-64 letters, digits or !#$%&'*+-.^_`|~",
+        ));
     }
     if !secure && (name.starts_with("__Host-") || name.starts_with("__Secure-")) {
-        return Err(invalid("cookie_name", "a __Host- or __Secure- name needs `session.secure = true`"));
+        return Err(invalid(
+            "cookie_name",
+            "a __Host- or __Secure- name needs `session.secure = true`",
+        ));
     }
     Ok(())
 }
@@ -187,14 +209,41 @@ mod tests {
 
     #[test]
     fn bad_values_name_their_key() {
-        assert_eq!(error_key(with("debug", "session.idle_timeout", 0)), "session.idle_timeout");
-        assert_eq!(error_key(with("debug", "session.idle_timeout", "soon")), "session.idle_timeout");
-        assert_eq!(error_key(with("debug", "session.absolute_timeout", -1)), "session.absolute_timeout");
-        assert_eq!(error_key(with("debug", "session.max_sessions", 0)), "session.max_sessions");
-        assert_eq!(error_key(with("debug", "session.cookie_name", "a b")), "session.cookie_name");
-        assert_eq!(error_key(with("debug", "session.cookie_name", "__Host-x")), "session.cookie_name");
-        assert_eq!(error_key(with("debug", "session.store", "memcache://x")), "session.store");
-        assert_eq!(error_key(with("debug", "session.secure", "maybe")), "session.secure");
-        assert_eq!(error_key(with("debug", "session.idle_timeot", 5)), "session.idle_timeot");
+        assert_eq!(
+            error_key(with("debug", "session.idle_timeout", 0)),
+            "session.idle_timeout"
+        );
+        assert_eq!(
+            error_key(with("debug", "session.idle_timeout", "soon")),
+            "session.idle_timeout"
+        );
+        assert_eq!(
+            error_key(with("debug", "session.absolute_timeout", -1)),
+            "session.absolute_timeout"
+        );
+        assert_eq!(
+            error_key(with("debug", "session.max_sessions", 0)),
+            "session.max_sessions"
+        );
+        assert_eq!(
+            error_key(with("debug", "session.cookie_name", "a b")),
+            "session.cookie_name"
+        );
+        assert_eq!(
+            error_key(with("debug", "session.cookie_name", "__Host-x")),
+            "session.cookie_name"
+        );
+        assert_eq!(
+            error_key(with("debug", "session.store", "memcache://x")),
+            "session.store"
+        );
+        assert_eq!(
+            error_key(with("debug", "session.secure", "maybe")),
+            "session.secure"
+        );
+        assert_eq!(
+            error_key(with("debug", "session.idle_timeot", 5)),
+            "session.idle_timeot"
+        );
     }
 }

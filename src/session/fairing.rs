@@ -56,7 +56,10 @@ impl SessionFairing {
 #[rocket::async_trait]
 impl Fairing for SessionFairing {
     fn info(&self) -> Info {
-        Info { name: "Sessions", kind: Kind::Ignite | Kind::Response | Kind::Singleton }
+        Info {
+            name: "Sessions",
+            kind: Kind::Ignite | Kind::Response | Kind::Singleton,
+        }
     }
 
     async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
@@ -68,7 +71,11 @@ impl Fairing for SessionFairing {
             }
         };
         let store = self.store.clone().unwrap_or_else(|| {
-            Arc::new(MemoryStore::new(config.max_sessions, config.idle_timeout, config.absolute_timeout))
+            Arc::new(MemoryStore::new(
+                config.max_sessions,
+                config.idle_timeout,
+                config.absolute_timeout,
+            ))
         });
         Ok(rocket.manage(Sessions { store, config }))
     }
@@ -77,7 +84,9 @@ impl Fairing for SessionFairing {
         let Loaded(Some(Ok(session))) = req.local_cache(|| Loaded(None)) else {
             return;
         };
-        let Some(sessions) = req.rocket().state::<Sessions>() else { return };
+        let Some(sessions) = req.rocket().state::<Sessions>() else {
+            return;
+        };
         let action = session.release().await;
         let config = &sessions.config;
         let cookie = match action {

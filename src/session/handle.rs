@@ -2,6 +2,9 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use rocket::http::Status;
+use rocket::response::{self, Responder};
+use rocket::Request;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -27,6 +30,20 @@ pub enum SessionError {
     /// for instance).
     #[error("cannot store the value: {0}")]
     Serialize(String),
+}
+
+/// Without an app error type of your own, a handler can return
+/// `Result<_, SessionError>`: an ended session answers 409, a busy or
+/// unreachable store 503, a value with no JSON form 500, each through the
+/// app's catchers.
+impl<'r> Responder<'r, 'static> for SessionError {
+    fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
+        Err(match self {
+            SessionError::Gone => Status::Conflict,
+            SessionError::Busy | SessionError::Unavailable(_) => Status::ServiceUnavailable,
+            SessionError::Serialize(_) => Status::InternalServerError,
+        })
+    }
 }
 
 impl From<StoreError> for SessionError {
@@ -117,7 +134,10 @@ impl State {
     /// Drops everything but what the store and cookie need to know: the id
     /// the client had, so that the response can remove its cookie.
     fn reset(&mut self) {
-        *self = State { loaded: self.loaded, ..State::blank() };
+        *self = State {
+            loaded: self.loaded,
+            ..State::blank()
+        };
     }
 }
 
@@ -207,7 +227,10 @@ impl Session {
     fn state(&self) -> MutexGuard<'_, State> {
         // No method panics while it holds the lock, but if one ever did, the
         // state is still whole: every change is a single assignment.
-        self.inner.state.lock().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Whether this request began the session: there was no cookie, or its
@@ -246,7 +269,8 @@ impl Session {
     /// # Errors
     /// [`SessionError::Serialize`] if `value` has no JSON form.
     pub fn insert<T: Serialize>(&self, key: &str, value: T) -> Result<(), SessionError> {
-        let value = serde_json::to_value(value).map_err(|e| SessionError::Serialize(e.to_string()))?;
+        let value =
+            serde_json::to_value(value).map_err(|e| SessionError::Serialize(e.to_string()))?;
         self.state().data.insert(key.to_owned(), value);
         Ok(())
     }
@@ -347,7 +371,8 @@ impl Session {
         let _writing = self.inner.writes.lock().await;
         let (id, stored, record) = {
             let state = self.state();
-            let data = serde_json::to_string(&state.data).map_err(|e| SessionError::Serialize(e.to_string()))?;
+            let data = serde_json::to_string(&state.data)
+                .map_err(|e| SessionError::Serialize(e.to_string()))?;
             let record = Record {
                 data: data.into(),
                 created_ms: state.created_ms,
@@ -404,7 +429,9 @@ impl Session {
             let state = self.state();
             (state.owner.clone(), state.stored.map(|(id, _)| id.key()))
         };
-        let Some(owner) = owner else { return Ok(Vec::new()) };
+        let Some(owner) = owner else {
+            return Ok(Vec::new());
+        };
         let sessions = self.inner.store.sessions_of(&owner).await?;
         Ok(sessions
             .into_iter()
@@ -443,7 +470,12 @@ impl Session {
     /// and says what the response must do with the cookie. The fairing
     /// calls this once the handler is done.
     pub(crate) async fn release(&self) -> CookieAction {
-        let lease = self.inner.lease.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let lease = self
+            .inner
+            .lease
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         if let Some(lease) = lease {
             self.inner.store.release(lease).await;
         }

@@ -33,7 +33,11 @@ impl KeyedLocks {
     /// Locks `key`, waiting at most `wait`; `None` if that was not enough.
     pub async fn lock(&self, key: StoreKey, wait: Duration) -> Option<KeyGuard> {
         let mutex = lock_table(&self.table).entry(key).or_default().clone();
-        let mut guard = KeyGuard { key, table: self.table.clone(), guard: None };
+        let mut guard = KeyGuard {
+            key,
+            table: self.table.clone(),
+            guard: None,
+        };
         // On timeout `guard` drops with nothing held and tidies the table.
         guard.guard = Some(tokio::time::timeout(wait, mutex.lock_owned()).await.ok()?);
         Some(guard)
@@ -64,7 +68,10 @@ impl Drop for KeyGuard {
         let mut table = lock_table(&self.table);
         // Only the table holds the mutex now: nobody else holds or waits for
         // it, and nobody can start to while we hold the table's lock.
-        if table.get(&self.key).is_some_and(|m| Arc::strong_count(m) == 1) {
+        if table
+            .get(&self.key)
+            .is_some_and(|m| Arc::strong_count(m) == 1)
+        {
             table.remove(&self.key);
         }
     }

@@ -1,36 +1,45 @@
-//! The embedded store: sessions in a moka cache inside the process.
+//! The embedded store: sessions in moka caches inside the process.
 //!
 //! * **Expiry** is per entry (moka's [`Expiry`]): an entry lives for the idle
 //!   timeout after its last load or write, but never past its absolute
 //!   deadline (`created + absolute timeout`), so both timeouts hold at once.
-//! * **Bound**: moka keeps at most `max_sessions` entries. Its TinyLFU policy
-//!   admits a newcomer only when it is used more than what it would evict, so
-//!   a flood of one-request sessions cannot push out sessions people use.
+//! * **Bound, and floods**: sessions live in two tiers, together at most
+//!   `max_sessions`. Every new session starts in the *fresh* tier (a
+//!   quarter of the bound); it moves to the *settled* tier when its client
+//!   comes back with the cookie, or when it gets an owner (at login). A
+//!   flood of cookie-less requests makes only one-request sessions, which
+//!   never come back, so it churns the fresh tier and cannot evict the
+//!   sessions of people who are using the site. Each tier evicts its least
+//!   recently used entry first.
 //! * **Leases** are [`KeyedLocks`]; **version checks** run inside moka's
-//!   per-key atomic `and_compute_with`, which every write (and every delete)
-//!   goes through, so no check-then-write race is left between them.
-//! * **The owner index** maps a user to their sessions' entries, so listing
-//!   them needs no scan. moka's eviction listener drops an entry from the
-//!   index when the session dies for any reason.
+//!   per-key atomic `and_compute_with`, which every write and delete goes
+//!   through. Operations visit the fresh tier before the settled one, and a
+//!   move between tiers happens inside the fresh tier's per-key section,
+//!   so a delete can never miss an entry that is moving.
+//! * **The owner index** ([`OwnerIndex`]) maps a user to their sessions.
+//!   Owned sessions live only in the settled tier, whose eviction listener
+//!   drops an entry from the index when the session dies for any reason.
 
-use std::collections::HashMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use moka::future::Cache;
 use moka::notification::RemovalCause;
 use moka::ops::compute::{CompResult, Op};
+use moka::policy::EvictionPolicy;
 use moka::Expiry;
 
 use super::id::StoreKey;
 use super::locks::KeyedLocks;
+use super::owners::OwnerIndex;
 use super::store::{now_ms, Lease, Record, SessionInfo, SessionStore, StoreError, StoreResult};
 
 /// How long a request waits for a session another request is using.
 const LEASE_WAIT: Duration = Duration::from_secs(10);
 
-/// A record as the cache holds it.
+/// A record as the caches hold it.
 struct Entry {
     record: Record,
     // Written on every load by whichever request holds the lease; atomic
@@ -38,13 +47,23 @@ struct Entry {
     last_seen_ms: AtomicU64,
 }
 
-type Owners = HashMap<Box<str>, HashMap<StoreKey, Arc<Entry>>>;
+impl Entry {
+    fn new(record: Record) -> Arc<Entry> {
+        Arc::new(Entry {
+            record,
+            last_seen_ms: AtomicU64::new(now_ms()),
+        })
+    }
+}
+
+type Tier = Cache<StoreKey, Arc<Entry>>;
 
 /// The in-process [`SessionStore`].
 pub struct MemoryStore {
-    cache: Cache<StoreKey, Arc<Entry>>,
+    fresh: Tier,
+    settled: Tier,
     locks: KeyedLocks,
-    owners: Arc<Mutex<Owners>>,
+    owners: Arc<OwnerIndex<Entry>>,
     timeouts: Timeouts,
 }
 
@@ -65,12 +84,21 @@ impl Timeouts {
 
     fn is_live(&self, entry: &Entry, now: u64) -> bool {
         now < entry.record.created_ms.saturating_add(self.absolute_ms)
-            && now < entry.last_seen_ms.load(Ordering::Relaxed).saturating_add(self.idle_ms)
+            && now
+                < entry
+                    .last_seen_ms
+                    .load(Ordering::Relaxed)
+                    .saturating_add(self.idle_ms)
     }
 }
 
 impl Expiry<StoreKey, Arc<Entry>> for Timeouts {
-    fn expire_after_create(&self, _: &StoreKey, entry: &Arc<Entry>, _: Instant) -> Option<Duration> {
+    fn expire_after_create(
+        &self,
+        _: &StoreKey,
+        entry: &Arc<Entry>,
+        _: Instant,
+    ) -> Option<Duration> {
         Some(self.remaining(entry))
     }
 
@@ -96,8 +124,19 @@ impl Expiry<StoreKey, Arc<Entry>> for Timeouts {
     }
 }
 
+/// What a conditional operation found in one tier.
+enum Found {
+    /// No entry under the key.
+    Absent,
+    /// An entry, but not at the expected version.
+    Mismatch,
+    /// The expected entry; the operation was applied.
+    Applied,
+}
+
 impl MemoryStore {
-    /// A store of at most `max_sessions` sessions with the given timeouts.
+    /// A store of at most `max_sessions` sessions (at least 2) with the
+    /// given timeouts.
     ///
     /// # Examples
     /// ```
@@ -112,35 +151,78 @@ impl MemoryStore {
             idle_ms: idle.as_millis() as u64,
             absolute_ms: absolute.as_millis() as u64,
         };
-        let owners: Arc<Mutex<Owners>> = Arc::default();
+        let fresh_capacity = (max_sessions / 4).max(1);
+        let owners: Arc<OwnerIndex<Entry>> = Arc::default();
         let index = owners.clone();
-        let cache = Cache::builder()
-            .max_capacity(max_sessions)
+        let fresh = Cache::builder()
+            .max_capacity(fresh_capacity)
+            .eviction_policy(EvictionPolicy::lru())
+            .expire_after(timeouts)
+            .build();
+        let settled = Cache::builder()
+            .max_capacity(max_sessions.saturating_sub(fresh_capacity).max(1))
+            .eviction_policy(EvictionPolicy::lru())
             .expire_after(timeouts)
             .eviction_listener(move |key: Arc<StoreKey>, entry: Arc<Entry>, cause| {
-                // A replaced entry lives on under the same key; its successor
-                // updates the index itself.
+                // A replaced entry lives on under the same key, and its
+                // successor has already updated the index.
                 if cause != RemovalCause::Replaced {
                     if let Some(owner) = &entry.record.owner {
-                        unindex(&index, owner, &key);
+                        index.remove(owner, &key);
                     }
                 }
             })
             .build();
-        MemoryStore { cache, locks: KeyedLocks::default(), owners, timeouts }
+        MemoryStore {
+            fresh,
+            settled,
+            locks: KeyedLocks::default(),
+            owners,
+            timeouts,
+        }
     }
 
-    /// Writes `record` under `key` if the stored version is `expected`.
-    async fn put_if(&self, key: StoreKey, expected: Option<u64>, record: Record) -> StoreResult<()> {
-        let entry = Arc::new(Entry { record, last_seen_ms: AtomicU64::new(now_ms()) });
+    /// Runs `apply` on `tier`'s entry under `key` if it is at `expected`
+    /// (`None`: any version), inside the key's atomic section.
+    async fn if_version<F, Fut>(
+        tier: &Tier,
+        key: StoreKey,
+        expected: Option<u64>,
+        apply: F,
+    ) -> Found
+    where
+        F: FnOnce(Arc<Entry>) -> Fut,
+        Fut: Future<Output = Op<Arc<Entry>>>,
+    {
+        let mut found = Found::Absent;
+        let found_ref = &mut found;
+        tier.entry(key)
+            .and_compute_with(|current| async move {
+                let Some(current) = current.map(|e| e.into_value()) else {
+                    return Op::Nop;
+                };
+                if expected.is_some_and(|v| v != current.record.version) {
+                    *found_ref = Found::Mismatch;
+                    return Op::Nop;
+                }
+                *found_ref = Found::Applied;
+                apply(current).await
+            })
+            .await;
+        found
+    }
+
+    /// Writes `entry` under `key` in the settled tier if that holds version
+    /// `expected` (`None`: nothing), keeping the owner index in step.
+    async fn put_settled(&self, key: StoreKey, expected: Option<u64>, entry: Arc<Entry>) -> bool {
         let result = self
-            .cache
+            .settled
             .entry(key)
             .and_compute_with(|current| {
                 let current = current.map(|e| e.into_value());
                 let op = if current.as_ref().map(|e| e.record.version) == expected {
-                    // Index inside the per-key critical section, so that a
-                    // delete (whose listener unindexes) can only come after.
+                    // Inside the key's section, so a delete (whose listener
+                    // unindexes) can only come after.
                     self.reindex(key, current.as_deref(), &entry);
                     Op::Put(entry.clone())
                 } else {
@@ -149,54 +231,87 @@ impl MemoryStore {
                 std::future::ready(op)
             })
             .await;
-        match result {
-            CompResult::Inserted(_) | CompResult::ReplacedWith(_) => Ok(()),
-            _ => Err(StoreError::Gone),
-        }
+        matches!(
+            result,
+            CompResult::Inserted(_) | CompResult::ReplacedWith(_)
+        )
     }
 
     /// Points the owner index at `new`, which replaces `old` under `key`.
     fn reindex(&self, key: StoreKey, old: Option<&Entry>, new: &Arc<Entry>) {
         let old_owner = old.and_then(|e| e.record.owner.as_deref());
         if let Some(old_owner) = old_owner.filter(|o| Some(*o) != new.record.owner.as_deref()) {
-            unindex(&self.owners, old_owner, &key);
+            self.owners.remove(old_owner, &key);
         }
         if let Some(owner) = &new.record.owner {
-            lock(&self.owners).entry(owner.clone()).or_default().insert(key, new.clone());
+            self.owners.insert(owner, key, new.clone());
+        }
+    }
+
+    /// Writes `record` under `key` if the stored version is `expected`.
+    async fn put_if(
+        &self,
+        key: StoreKey,
+        expected: Option<u64>,
+        record: Record,
+    ) -> StoreResult<()> {
+        let owned = record.owner.is_some();
+        let entry = Entry::new(record);
+        let written = match expected {
+            // A new session starts fresh, unless it already has an owner.
+            None if owned => self.put_settled(key, None, entry).await,
+            None => matches!(
+                self.fresh
+                    .entry(key)
+                    .and_compute_with(|current| {
+                        std::future::ready(if current.is_none() {
+                            Op::Put(entry)
+                        } else {
+                            Op::Nop
+                        })
+                    })
+                    .await,
+                CompResult::Inserted(_)
+            ),
+            Some(version) => {
+                let moved = entry.clone();
+                let found = Self::if_version(&self.fresh, key, expected, |_| async {
+                    if !owned {
+                        return Op::Put(moved);
+                    }
+                    // Owned sessions are settled: move it, inside this
+                    // key's section of the fresh tier.
+                    if self.put_settled(key, None, moved).await {
+                        Op::Remove
+                    } else {
+                        Op::Nop
+                    }
+                })
+                .await;
+                match found {
+                    Found::Applied => true,
+                    Found::Mismatch => false,
+                    Found::Absent => self.put_settled(key, Some(version), entry).await,
+                }
+            }
+        };
+        if written {
+            Ok(())
+        } else {
+            Err(StoreError::Gone)
         }
     }
 
     /// Deletes `key` if the stored version is `expected` (`None`: any).
     async fn remove_if(&self, key: StoreKey, expected: Option<u64>) -> StoreResult<()> {
-        let result = self
-            .cache
-            .entry(key)
-            .and_compute_with(|current| {
-                let matches = current.is_some_and(|e| {
-                    expected.is_none_or(|v| e.into_value().record.version == v)
-                });
-                std::future::ready(if matches { Op::Remove } else { Op::Nop })
-            })
-            .await;
-        match result {
-            CompResult::Removed(_) => Ok(()),
-            _ if expected.is_none() => Ok(()),
+        let remove = |_| std::future::ready(Op::Remove);
+        let found = match Self::if_version(&self.fresh, key, expected, remove).await {
+            Found::Absent => Self::if_version(&self.settled, key, expected, remove).await,
+            found => found,
+        };
+        match (found, expected) {
+            (Found::Applied, _) | (_, None) => Ok(()),
             _ => Err(StoreError::Gone),
-        }
-    }
-}
-
-fn lock(owners: &Mutex<Owners>) -> std::sync::MutexGuard<'_, Owners> {
-    // Every update leaves the index consistent, so a poisoned lock is safe.
-    owners.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn unindex(owners: &Mutex<Owners>, owner: &str, key: &StoreKey) {
-    let mut owners = lock(owners);
-    if let Some(keys) = owners.get_mut(owner) {
-        keys.remove(key);
-        if keys.is_empty() {
-            owners.remove(owner);
         }
     }
 }
@@ -204,9 +319,30 @@ fn unindex(owners: &Mutex<Owners>, owner: &str, key: &StoreKey) {
 #[rocket::async_trait]
 impl SessionStore for MemoryStore {
     async fn acquire(&self, key: &StoreKey) -> StoreResult<Option<(Record, Lease)>> {
-        let guard = self.locks.lock(*key, LEASE_WAIT).await.ok_or(StoreError::Busy)?;
+        let guard = self
+            .locks
+            .lock(*key, LEASE_WAIT)
+            .await
+            .ok_or(StoreError::Busy)?;
         // `get` runs `expire_after_read`, which restarts the idle clock.
-        Ok(self.cache.get(key).await.map(|entry| {
+        let mut entry = self.settled.get(key).await;
+        if entry.is_none() {
+            // The client came back with the cookie: the session settles.
+            let mut moved = None;
+            Self::if_version(&self.fresh, *key, None, |current| {
+                moved = Some(current.clone());
+                async {
+                    if self.put_settled(*key, None, current).await {
+                        Op::Remove
+                    } else {
+                        Op::Nop
+                    }
+                }
+            })
+            .await;
+            entry = moved;
+        }
+        Ok(entry.map(|entry| {
             entry.last_seen_ms.store(now_ms(), Ordering::Relaxed);
             (entry.record.clone(), Lease::new(guard))
         }))
@@ -216,7 +352,13 @@ impl SessionStore for MemoryStore {
         self.put_if(*key, expected, record).await
     }
 
-    async fn rotate(&self, old: &StoreKey, expected: u64, new: &StoreKey, record: Record) -> StoreResult<()> {
+    async fn rotate(
+        &self,
+        old: &StoreKey,
+        expected: u64,
+        new: &StoreKey,
+        record: Record,
+    ) -> StoreResult<()> {
         // Delete first: if the old record is gone, nothing is written. The
         // new key is fresh and unknown to anyone, so writing it cannot fail.
         self.remove_if(*old, Some(expected)).await?;
@@ -229,13 +371,13 @@ impl SessionStore for MemoryStore {
 
     async fn sessions_of(&self, owner: &str) -> StoreResult<Vec<SessionInfo>> {
         let now = now_ms();
-        let mut sessions: Vec<SessionInfo> = lock(&self.owners)
-            .get(owner)
+        let mut sessions: Vec<SessionInfo> = self
+            .owners
+            .of(owner)
             .into_iter()
-            .flatten()
             .filter(|(_, entry)| self.timeouts.is_live(entry, now))
             .map(|(key, entry)| SessionInfo {
-                key: *key,
+                key,
                 created_ms: entry.record.created_ms,
                 last_seen_ms: entry.last_seen_ms.load(Ordering::Relaxed),
             })
@@ -246,7 +388,8 @@ impl SessionStore for MemoryStore {
 
     async fn len(&self) -> StoreResult<u64> {
         // moka counts lazily; settle pending evictions to count what is live.
-        self.cache.run_pending_tasks().await;
-        Ok(self.cache.entry_count())
+        self.fresh.run_pending_tasks().await;
+        self.settled.run_pending_tasks().await;
+        Ok(self.fresh.entry_count() + self.settled.entry_count())
     }
 }

@@ -83,6 +83,7 @@ mod handle;
 pub mod id;
 mod locks;
 pub mod memory;
+mod owners;
 pub mod store;
 
 pub use config::SessionConfig;

@@ -122,8 +122,7 @@ pub trait SessionStore: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError::Gone`] if the stored record is not the expected one;
     /// [`StoreError::Unavailable`] if the store cannot be reached.
-    async fn save(&self, key: &StoreKey, expected: Option<u64>, record: Record)
-        -> StoreResult<()>;
+    async fn save(&self, key: &StoreKey, expected: Option<u64>, record: Record) -> StoreResult<()>;
 
     /// Moves a session to a new key in one step: deletes `old` if it is at
     /// version `expected`, and writes `record` under `new`.

@@ -1,0 +1,62 @@
+//! Configuration through the real binary: overrides and refusals.
+
+use std::time::Duration;
+
+use crate::server::{command, empty_dir, Server};
+
+#[test]
+fn the_binary_serves_from_an_empty_directory_with_built_in_templates_and_assets() {
+    let server = Server::start(&[]);
+    let page = server.get("/counter", None);
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("New session - setting counter to 0."));
+    let cookie = page.session_cookie().expect("a session cookie");
+    let again = server.get("/counter", Some(&cookie));
+    assert!(again.body.contains("Session counter is 1."));
+    let css = server.get("/static/style.css", None);
+    assert_eq!(css.status, 200);
+    assert!(css.body.contains(".counter"));
+}
+
+#[test]
+fn rocket_session_environment_overrides_single_keys() {
+    let server = Server::start(&[("ROCKET_SESSION", "{cookie_name=\"custom\",idle_timeout=1}")]);
+    let first = server.get("/counter", None);
+    let set = first.header("set-cookie").unwrap_or_default();
+    assert!(set.starts_with("custom="), "{set}");
+    let cookie = set.split(';').next().unwrap().to_owned();
+    assert!(server
+        .get("/counter", Some(&cookie))
+        .body
+        .contains("Session counter is 1."));
+    // idle_timeout=1 took effect too.
+    std::thread::sleep(Duration::from_millis(1300));
+    assert!(server
+        .get("/counter", Some(&cookie))
+        .body
+        .contains("New session"));
+}
+
+#[test]
+fn a_bad_session_value_stops_the_launch_naming_the_key() {
+    for (value, key) in [
+        ("{idle_timeout=0}", "session.idle_timeout"),
+        ("{max_sessions=\"lots\"}", "session.max_sessions"),
+        ("{cookie_name=\"__Host-gsid\"}", "session.cookie_name"),
+        ("{store=\"memcache://localhost\"}", "session.store"),
+    ] {
+        let output = command(&empty_dir(), &[("ROCKET_SESSION", value)])
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{value} launched");
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            said.contains(key),
+            "{value}: the output does not name {key}:\n{said}"
+        );
+    }
+}

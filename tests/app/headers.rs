@@ -1,0 +1,126 @@
+//! Security and caching headers on pages, error pages, static files.
+
+use rocket::http::Status;
+use rocket::local::blocking::LocalResponse;
+
+use crate::helpers::{client, set_cookies};
+
+fn assert_security_headers(response: &LocalResponse<'_>, what: &str) {
+    let h = response.headers();
+    assert_eq!(
+        h.get_one("X-Content-Type-Options"),
+        Some("nosniff"),
+        "{what}"
+    );
+    let csp = h
+        .get_one("Content-Security-Policy")
+        .unwrap_or_else(|| panic!("{what}: no CSP"));
+    for directive in [
+        "default-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(
+            csp.contains(directive),
+            "{what}: CSP lacks {directive}: {csp}"
+        );
+    }
+    assert!(!csp.contains("unsafe-inline"), "{what}: {csp}");
+    let referrer = h.get_one("Referrer-Policy").unwrap_or_default();
+    assert!(
+        [
+            "strict-origin-when-cross-origin",
+            "same-origin",
+            "strict-origin",
+            "no-referrer"
+        ]
+        .contains(&referrer),
+        "{what}: Referrer-Policy {referrer:?}"
+    );
+}
+
+fn assert_html_with_charset(response: &LocalResponse<'_>, what: &str) {
+    let ct = response
+        .headers()
+        .get_one("Content-Type")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    assert!(
+        ct.starts_with("text/html") && ct.contains("charset=utf-8"),
+        "{what}: {ct}"
+    );
+}
+
+#[test]
+fn pages_carry_the_security_headers_and_session_pages_are_not_stored() {
+    let client = client(&[]);
+    for path in ["/", "/counter"] {
+        let response = client.get(path).dispatch();
+        assert_eq!(response.status(), Status::Ok, "{path}");
+        assert_security_headers(&response, path);
+        assert_html_with_charset(&response, path);
+        assert_eq!(
+            response.headers().get_one("Cache-Control"),
+            Some("no-store"),
+            "{path}"
+        );
+    }
+}
+
+#[test]
+fn error_pages_are_templated_and_carry_the_same_headers() {
+    let client = client(&[]);
+    let response = client.get("/no/such/page").dispatch();
+    assert_eq!(response.status(), Status::NotFound);
+    assert_security_headers(&response, "404");
+    assert_html_with_charset(&response, "404");
+    let body = response.into_string().unwrap();
+    assert!(
+        body.contains("data-status=\"404\"") && body.contains("/static/style.css"),
+        "{body}"
+    );
+}
+
+#[test]
+fn static_files_and_healthz_never_set_a_cookie() {
+    let client = client(&[]);
+    // Even with a live session on the client.
+    client.get("/counter").dispatch();
+    for path in [
+        "/static/style.css",
+        "/static/favicon.svg",
+        "/healthz",
+        "/static/missing.css",
+    ] {
+        let response = client.get(path).dispatch();
+        assert!(
+            set_cookies(response.headers()).is_empty(),
+            "{path} set a cookie"
+        );
+        assert_security_headers(&response, path);
+    }
+    let css = client.get("/static/style.css").dispatch();
+    assert_eq!(
+        css.headers().get_one("Content-Type"),
+        Some("text/css; charset=utf-8")
+    );
+    let health = client.get("/healthz").dispatch();
+    assert_eq!(health.status(), Status::Ok);
+    assert_eq!(
+        health.headers().get_one("Content-Type"),
+        Some("text/plain; charset=utf-8")
+    );
+    assert_eq!(health.into_string().as_deref(), Some("ok"));
+}
+
+#[test]
+fn a_new_session_cookie_comes_with_no_store() {
+    let client = client(&[]);
+    let response = client.get("/counter").dispatch();
+    assert_eq!(set_cookies(response.headers()).len(), 1);
+    assert_eq!(
+        response.headers().get_one("Cache-Control"),
+        Some("no-store")
+    );
+}

@@ -1,0 +1,46 @@
+//! The store stays bounded, and people's sessions survive a flood.
+
+use rocket::local::blocking::Client;
+
+use crate::helpers::{app, cookie_header, issued_id, store_of};
+
+#[test]
+fn max_sessions_bounds_the_store_under_a_flood_of_new_visitors() {
+    let client = Client::untracked(app(&[("session.max_sessions", 50)])).unwrap();
+    for _ in 0..600 {
+        client.get("/counter").dispatch();
+    }
+    let store = store_of(client.rocket());
+    let live = rocket::execute(store.len()).unwrap();
+    assert!(live <= 50, "{live} sessions kept, bound is 50");
+    assert!(live > 0);
+}
+
+#[test]
+fn a_session_in_use_survives_a_flood_of_one_request_sessions() {
+    let client = Client::untracked(app(&[("session.max_sessions", 50)])).unwrap();
+    let visit = |cookie: &str| {
+        let response = client
+            .get("/test/incr")
+            .header(cookie_header(cookie))
+            .dispatch();
+        let id = issued_id(response.headers());
+        (id, response.into_string().unwrap())
+    };
+    let (id, first) = visit("");
+    let cookie = format!("gsid={}", id.unwrap());
+    assert_eq!(first, "1");
+    for n in 2..=5 {
+        assert_eq!(visit(&cookie).1, n.to_string());
+    }
+
+    // A flood of cookie-less requests, twenty times the bound, each making a session.
+    for _ in 0..1000 {
+        client.get("/counter").dispatch();
+    }
+    assert_eq!(
+        visit(&cookie).1,
+        "6",
+        "the visitor's session was evicted by the flood"
+    );
+}

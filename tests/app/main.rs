@@ -1,0 +1,17 @@
+//! Integration tests through the real `rocket()`, one binary for all of
+//! them (one link step instead of one per file).
+
+#[path = "../conformance/mod.rs"]
+mod conformance;
+mod helpers;
+mod server;
+
+mod concurrency;
+mod config;
+mod cookies;
+mod counter;
+mod headers;
+mod ids;
+mod limits;
+mod store;
+mod timeouts;

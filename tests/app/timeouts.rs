@@ -1,0 +1,58 @@
+//! Idle timeout (sliding) and absolute timeout, with short configured times.
+
+use std::thread::sleep;
+use std::time::Duration;
+
+use crate::helpers::client;
+
+fn incr(client: &rocket::local::blocking::Client) -> u64 {
+    client
+        .get("/test/incr")
+        .dispatch()
+        .into_string()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn a_session_left_idle_past_the_idle_timeout_is_gone() {
+    let client = client(&[("session.idle_timeout", 1)]);
+    assert_eq!(incr(&client), 1);
+    assert_eq!(incr(&client), 2);
+    sleep(Duration::from_millis(1300));
+    assert_eq!(incr(&client), 1, "the idle session should have expired");
+}
+
+#[test]
+fn each_request_restarts_the_idle_clock() {
+    let client = client(&[("session.idle_timeout", 2)]);
+    assert_eq!(incr(&client), 1);
+    // Four requests 1.2 s apart: 4.8 s in all, more than twice the timeout,
+    // but never 2 s idle.
+    for n in 2..=5 {
+        sleep(Duration::from_millis(1200));
+        assert_eq!(incr(&client), n, "the session should have stayed alive");
+    }
+}
+
+#[test]
+fn the_absolute_timeout_ends_even_a_busy_session() {
+    let client = client(&[
+        ("session.idle_timeout", 60),
+        ("session.absolute_timeout", 2),
+    ]);
+    assert_eq!(incr(&client), 1);
+    let mut n = 1;
+    for _ in 0..3 {
+        sleep(Duration::from_millis(500));
+        n += 1;
+        assert_eq!(incr(&client), n);
+    }
+    sleep(Duration::from_millis(800));
+    assert_eq!(
+        incr(&client),
+        1,
+        "the session should have hit its absolute timeout"
+    );
+}

@@ -1,0 +1,273 @@
+//! The `SessionStore` contract, written once and run against every store.
+//!
+//! A store under test is made by a factory from [`Settings`]; each check
+//! uses fresh random keys, so stores may be shared between checks.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use memsess::session::{Record, SessionId, SessionStore, StoreError, StoreKey};
+
+/// What a check needs of the store it gets.
+#[derive(Clone, Copy, Debug)]
+pub struct Settings {
+    pub idle: Duration,
+    pub absolute: Duration,
+    pub max_sessions: u64,
+}
+
+pub const LONG: Settings = Settings {
+    idle: Duration::from_secs(600),
+    absolute: Duration::from_secs(3600),
+    max_sessions: 10_000,
+};
+
+fn key() -> StoreKey {
+    SessionId::generate().key()
+}
+
+fn record(data: &str, version: u64, owner: Option<&str>) -> Record {
+    Record {
+        data: data.into(),
+        created_ms: memsess::session::store::now_ms(),
+        owner: owner.map(Into::into),
+        version,
+    }
+}
+
+async fn load(store: &dyn SessionStore, key: &StoreKey) -> Option<Record> {
+    store
+        .acquire(key)
+        .await
+        .unwrap()
+        .map(|(record, _lease)| record)
+}
+
+/// Runs every check against stores from `make`.
+pub async fn run_all<F, Fut>(make: F)
+where
+    F: Fn(Settings) -> Fut,
+    Fut: Future<Output = Arc<dyn SessionStore>>,
+{
+    let store = make(LONG).await;
+    saved_sessions_load_back_and_unknown_keys_are_absent(&*store).await;
+    writes_are_fenced_by_version(&*store).await;
+    a_removed_session_is_never_brought_back_by_a_late_save(&*store).await;
+    rotation_moves_the_session_and_kills_the_old_key(&*store).await;
+    the_lease_makes_requests_on_one_session_take_turns(store.clone()).await;
+    fifty_concurrent_read_modify_writes_all_count(store.clone()).await;
+    the_owner_index_lists_and_forgets_sessions(&*store).await;
+    idle_and_absolute_timeouts_both_hold(&make).await;
+}
+
+async fn saved_sessions_load_back_and_unknown_keys_are_absent(store: &dyn SessionStore) {
+    let k = key();
+    assert_eq!(load(store, &k).await, None);
+    let r = record(r#"{"n":1}"#, 1, None);
+    store.save(&k, None, r.clone()).await.unwrap();
+    assert_eq!(load(store, &k).await, Some(r));
+    assert_eq!(load(store, &key()).await, None);
+}
+
+async fn writes_are_fenced_by_version(store: &dyn SessionStore) {
+    let k = key();
+    store.save(&k, None, record("{}", 1, None)).await.unwrap();
+    // Creating over an existing record, or writing from a stale version, fails.
+    assert_eq!(
+        store.save(&k, None, record("{}", 1, None)).await,
+        Err(StoreError::Gone)
+    );
+    store
+        .save(&k, Some(1), record(r#"{"v":2}"#, 2, None))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .save(&k, Some(1), record(r#"{"v":"stale"}"#, 2, None))
+            .await,
+        Err(StoreError::Gone)
+    );
+    assert_eq!(load(store, &k).await.unwrap().data.as_ref(), r#"{"v":2}"#);
+}
+
+async fn a_removed_session_is_never_brought_back_by_a_late_save(store: &dyn SessionStore) {
+    let k = key();
+    store.save(&k, None, record("{}", 1, None)).await.unwrap();
+    let (loaded, lease) = store.acquire(&k).await.unwrap().unwrap();
+    // Ended while a request holds it, as "sign out everywhere else" does.
+    store.remove(&k).await.unwrap();
+    let late = store
+        .save(&k, Some(loaded.version), record("{}", 2, None))
+        .await;
+    assert_eq!(late, Err(StoreError::Gone));
+    store.release(lease).await;
+    assert_eq!(load(store, &k).await, None);
+    // Removing what is not there is not an error.
+    store.remove(&k).await.unwrap();
+}
+
+async fn rotation_moves_the_session_and_kills_the_old_key(store: &dyn SessionStore) {
+    let (old, new) = (key(), key());
+    store
+        .save(&old, None, record(r#"{"cart":[1]}"#, 1, None))
+        .await
+        .unwrap();
+    store
+        .rotate(&old, 1, &new, record(r#"{"cart":[1]}"#, 2, Some("alice")))
+        .await
+        .unwrap();
+    assert_eq!(load(store, &old).await, None);
+    assert_eq!(
+        load(store, &new).await.unwrap().data.as_ref(),
+        r#"{"cart":[1]}"#
+    );
+
+    // A rotation from a stale version changes neither key.
+    let other = key();
+    assert_eq!(
+        store.rotate(&new, 1, &other, record("{}", 2, None)).await,
+        Err(StoreError::Gone)
+    );
+    assert_eq!(load(store, &other).await, None);
+    assert!(load(store, &new).await.is_some());
+}
+
+async fn the_lease_makes_requests_on_one_session_take_turns(store: Arc<dyn SessionStore>) {
+    let k = key();
+    store.save(&k, None, record("{}", 1, None)).await.unwrap();
+    let (_, first) = store.acquire(&k).await.unwrap().unwrap();
+    let waiting = tokio::spawn({
+        let store = store.clone();
+        async move { store.acquire(&k).await.unwrap() }
+    });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert!(
+        !waiting.is_finished(),
+        "a second acquire must wait for the lease"
+    );
+    store.release(first).await;
+    let (_, second) = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    store.release(second).await;
+}
+
+async fn fifty_concurrent_read_modify_writes_all_count(store: Arc<dyn SessionStore>) {
+    let k = key();
+    store.save(&k, None, record("0", 1, None)).await.unwrap();
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let (r, lease) = store.acquire(&k).await.unwrap().unwrap();
+                let n: u64 = r.data.parse().unwrap();
+                tokio::task::yield_now().await;
+                store
+                    .save(
+                        &k,
+                        Some(r.version),
+                        record(&(n + 1).to_string(), r.version + 1, None),
+                    )
+                    .await
+                    .unwrap();
+                store.release(lease).await;
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert_eq!(load(&*store, &k).await.unwrap().data.as_ref(), "50");
+}
+
+async fn the_owner_index_lists_and_forgets_sessions(store: &dyn SessionStore) {
+    let owner = format!("user-{}", SessionId::generate());
+    let (a, b, c) = (key(), key(), key());
+    store
+        .save(&a, None, record("{}", 1, Some(&owner)))
+        .await
+        .unwrap();
+    store
+        .save(&b, None, record("{}", 1, Some(&owner)))
+        .await
+        .unwrap();
+    // An anonymous session that logs in joins the list.
+    store.save(&c, None, record("{}", 1, None)).await.unwrap();
+    let (_, lease) = store.acquire(&c).await.unwrap().unwrap();
+    store
+        .save(&c, Some(1), record("{}", 2, Some(&owner)))
+        .await
+        .unwrap();
+    store.release(lease).await;
+    let listed: Vec<StoreKey> = store
+        .sessions_of(&owner)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.key)
+        .collect();
+    assert_eq!(listed.len(), 3);
+    assert!(listed.contains(&a) && listed.contains(&b) && listed.contains(&c));
+
+    store.remove(&a).await.unwrap();
+    store
+        .save(&b, Some(1), record("{}", 2, None))
+        .await
+        .unwrap();
+    let listed: Vec<StoreKey> = store
+        .sessions_of(&owner)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.key)
+        .collect();
+    assert_eq!(listed, vec![c]);
+    assert!(store.sessions_of("nobody-at-all").await.unwrap().is_empty());
+}
+
+async fn idle_and_absolute_timeouts_both_hold<F, Fut>(make: &F)
+where
+    F: Fn(Settings) -> Fut,
+    Fut: Future<Output = Arc<dyn SessionStore>>,
+{
+    let idle = make(Settings {
+        idle: Duration::from_secs(1),
+        ..LONG
+    })
+    .await;
+    let (quiet, busy) = (key(), key());
+    idle.save(&quiet, None, record("{}", 1, None))
+        .await
+        .unwrap();
+    idle.save(&busy, None, record("{}", 1, None)).await.unwrap();
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(450)).await;
+        assert!(
+            load(&*idle, &busy).await.is_some(),
+            "loading restarts the idle clock"
+        );
+    }
+    assert_eq!(load(&*idle, &quiet).await, None, "idle past the timeout");
+
+    let absolute = make(Settings {
+        absolute: Duration::from_secs(1),
+        ..LONG
+    })
+    .await;
+    let k = key();
+    absolute
+        .save(&k, None, record("{}", 1, None))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(load(&*absolute, &k).await.is_some());
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(
+        load(&*absolute, &k).await,
+        None,
+        "past the absolute timeout"
+    );
+}
