@@ -15,6 +15,38 @@ use rocket::{get, routes, Route};
 pub const ASSETS: &[(&str, &[u8])] = &[
     ("style.css", include_bytes!("../static/style.css")),
     ("favicon.svg", include_bytes!("../static/favicon.svg")),
+    (
+        "products/rocket-mug.svg",
+        include_bytes!("../static/products/rocket-mug.svg"),
+    ),
+    (
+        "products/ferris-plush.svg",
+        include_bytes!("../static/products/ferris-plush.svg"),
+    ),
+    (
+        "products/cookie-jar.svg",
+        include_bytes!("../static/products/cookie-jar.svg"),
+    ),
+    (
+        "products/hourglass.svg",
+        include_bytes!("../static/products/hourglass.svg"),
+    ),
+    (
+        "products/padlock.svg",
+        include_bytes!("../static/products/padlock.svg"),
+    ),
+    (
+        "products/tote-bag.svg",
+        include_bytes!("../static/products/tote-bag.svg"),
+    ),
+    (
+        "products/sticker-pack.svg",
+        include_bytes!("../static/products/sticker-pack.svg"),
+    ),
+    (
+        "products/hoodie.svg",
+        include_bytes!("../static/products/hoodie.svg"),
+    ),
 ];
 
 /// A static file with its caching header.

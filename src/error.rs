@@ -23,6 +23,8 @@ pub enum AppError {
     Forbidden(Cow<'static, str>),
     /// 409: the session ended (logged out elsewhere) while the request ran.
     SessionEnded,
+    /// 413: a body over Rocket's limits.
+    TooLarge,
     /// 422: input that parsed but makes no sense (a quantity of 500).
     Invalid(Cow<'static, str>),
     /// 429: too many attempts; retry after this many seconds.
@@ -41,6 +43,7 @@ impl AppError {
             AppError::NotFound(_) => Status::NotFound,
             AppError::Forbidden(_) => Status::Forbidden,
             AppError::SessionEnded => Status::Conflict,
+            AppError::TooLarge => Status::PayloadTooLarge,
             AppError::Invalid(_) => Status::UnprocessableEntity,
             AppError::TooManyAttempts(_) => Status::TooManyRequests,
             AppError::Unavailable(_) => Status::ServiceUnavailable,
@@ -62,7 +65,7 @@ impl AppError {
                 )
                 .into(),
             ),
-            AppError::SessionEnded | AppError::Internal(_) => None,
+            AppError::SessionEnded | AppError::TooLarge | AppError::Internal(_) => None,
         }
     }
 

@@ -2,11 +2,14 @@
 //!
 //! [`session`] is the reusable part, with no ties to the rest; the other
 //! modules are the demo app around it: the gmemsess counter page, and the
-//! pages every app has (home, errors, static files, security headers).
+//! login system, and the pages every app has (home, errors, static files,
+//! security headers, CSRF).
 
 pub mod assets;
+pub mod auth;
 pub mod catchers;
 pub mod counter;
+pub mod csrf;
 pub mod error;
 pub mod headers;
 pub mod home;
@@ -27,8 +30,10 @@ pub fn rocket_with(figment: Figment) -> Rocket<Build> {
     rocket::custom(figment)
         .attach(session::SessionFairing::new())
         .attach(headers::stage())
+        .attach(auth::stage())
         .mount("/", home::routes())
         .mount("/", counter::routes())
+        .mount("/", auth::routes())
         .mount("/", assets::routes())
         .register("/", catchers::catchers())
 }

@@ -72,6 +72,8 @@ impl Flash {
 pub struct Chrome {
     /// The logged-in user's name.
     pub user: Option<String>,
+    /// The session's CSRF token, for the header's logout form.
+    pub csrf_token: Option<String>,
     /// The message to show once.
     pub flash: Option<Flash>,
 }
@@ -88,6 +90,7 @@ impl Chrome {
         }
         Ok(Chrome {
             user: session.owner(),
+            csrf_token: crate::csrf::existing(session),
             flash,
         })
     }

@@ -1,0 +1,116 @@
+//! The `auth.*` configuration keys, with defaults built in.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rocket::figment::Figment;
+use serde::Deserialize;
+
+use crate::session::config::ConfigError;
+
+/// Resolved login settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthConfig {
+    /// The JSON file of accounts.
+    pub users_file: PathBuf,
+    /// Failed logins for one username before it is locked.
+    pub max_failed_logins: u32,
+    /// How long failures are remembered, and a lockout lasts.
+    pub lockout: Duration,
+    /// Whether the demo users alice and bob exist (debug profile only).
+    pub demo_users: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    users_file: Option<PathBuf>,
+    max_failed_logins: Option<u32>,
+    lockout_seconds: Option<u64>,
+    demo_users: Option<bool>,
+}
+
+fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        key: format!("auth.{key}"),
+        message: message.into(),
+    }
+}
+
+impl AuthConfig {
+    /// Reads and checks the `auth` table.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the first bad key.
+    pub fn from_figment(figment: &Figment) -> Result<Self, ConfigError> {
+        let raw: Raw = match figment.find_value("auth") {
+            Err(_) => Raw::default(),
+            Ok(_) => figment.extract_inner("auth").map_err(|e| {
+                // figment lists the path innermost first.
+                let key = e.path.first().cloned().unwrap_or_default();
+                invalid(if key == "auth" { "" } else { &key }, e.kind.to_string())
+            })?,
+        };
+        let users_file = raw.users_file.unwrap_or_else(|| "data/users.json".into());
+        if users_file.as_os_str().is_empty() || users_file.is_dir() {
+            return Err(invalid("users_file", "must name a file"));
+        }
+        let max_failed_logins = raw.max_failed_logins.unwrap_or(5);
+        if !(1..=1000).contains(&max_failed_logins) {
+            return Err(invalid("max_failed_logins", "must be between 1 and 1000"));
+        }
+        let lockout_seconds = raw.lockout_seconds.unwrap_or(900);
+        if !(1..=30 * 24 * 3600).contains(&lockout_seconds) {
+            return Err(invalid(
+                "lockout_seconds",
+                "must be between 1 second and 30 days",
+            ));
+        }
+        let debug = figment.profile() == rocket::Config::DEBUG_PROFILE;
+        let demo_users = raw.demo_users.unwrap_or(debug);
+        Ok(AuthConfig {
+            users_file,
+            max_failed_logins,
+            lockout: Duration::from_secs(lockout_seconds),
+            demo_users,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rocket::figment::providers::Serialized;
+
+    fn with(profile: &str, key: &str, value: impl serde::Serialize) -> Figment {
+        Figment::from(rocket::Config::default())
+            .merge(Serialized::default(key, value))
+            .select(profile)
+    }
+
+    #[test]
+    fn defaults_match_the_spec_and_demo_users_are_debug_only() {
+        let debug = AuthConfig::from_figment(&with("debug", "x", 1)).unwrap();
+        assert_eq!(debug.users_file, PathBuf::from("data/users.json"));
+        assert_eq!((debug.max_failed_logins, debug.lockout.as_secs()), (5, 900));
+        assert!(debug.demo_users);
+        assert!(
+            !AuthConfig::from_figment(&with("release", "x", 1))
+                .unwrap()
+                .demo_users
+        );
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        for (key, value) in [
+            ("auth.max_failed_logins", serde_json::json!(0)),
+            ("auth.lockout_seconds", serde_json::json!("long")),
+            ("auth.users_file", serde_json::json!("")),
+            ("auth.lockout_secs", serde_json::json!(5)),
+        ] {
+            let err = AuthConfig::from_figment(&with("debug", key, value)).unwrap_err();
+            assert_eq!(err.key, key);
+        }
+    }
+}
