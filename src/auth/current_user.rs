@@ -29,7 +29,21 @@ impl<'r> FromRequest<'r> for CurrentUser {
     }
 }
 
-/// 303 to the login page, which comes back to `next` after login.
+/// 303 to the login page, which comes back to `next` after login:
+/// `/login?next=/cart`. Only what a query cannot hold as it is gets
+/// percent-encoded; `/` stays readable.
 pub fn login_redirect(next: &str) -> Redirect {
-    Redirect::to(rocket::uri!(super::pages::login_page(Some(next))))
+    let mut target = String::from("/login?next=");
+    for c in next.chars() {
+        match c {
+            'A'..='Z' | 'a'..='z' | '0'..='9' | '/' | '-' | '_' | '.' | '~' => target.push(c),
+            _ => {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    target.push_str(&format!("%{b:02X}"));
+                }
+            }
+        }
+    }
+    Redirect::to(target)
 }

@@ -51,7 +51,7 @@ pub enum FormResult {
     #[response(status = 422)]
     Invalid(RawHtml<String>),
     /// Done: on to the next page (303).
-    Done(Redirect),
+    Done(Box<Redirect>),
 }
 
 #[derive(FromForm)]
@@ -136,7 +136,7 @@ async fn login(
         .and_then(local_path)
         .unwrap_or("/account")
         .to_owned();
-    Ok(FormResult::Done(Redirect::to(target)))
+    Ok(FormResult::Done(Box::new(Redirect::to(target))))
 }
 
 #[get("/signup")]
@@ -192,7 +192,7 @@ async fn signup(
         }
     }
     log_in(&session, &name, format!("Welcome to memsess, {name}.")).await?;
-    Ok(FormResult::Done(Redirect::to("/account")))
+    Ok(FormResult::Done(Box::new(Redirect::to("/account"))))
 }
 
 /// Ends the session: the store entry goes, the cookie is removed.

@@ -16,11 +16,14 @@ use memsess::session::{Session, SessionId, SessionStore, Sessions};
 /// The app's configuration with `overrides` on top, e.g.
 /// `&[("session.idle_timeout", 1)]`.
 pub fn figment(overrides: &[(&str, i64)]) -> Figment {
+    // Each app gets its own users file, never the repository's data/.
+    let users_file = crate::server::empty_dir().join("users.json");
     overrides
         .iter()
         .fold(rocket::Config::figment(), |f, (key, value)| {
             f.merge((*key, *value))
         })
+        .merge(("auth.users_file", users_file))
         .merge(("log_level", "off"))
 }
 
@@ -119,4 +122,166 @@ async fn invalidate(session: Session) -> Result<&'static str, AppError> {
 /// Asserts a response is a page and not a server error.
 pub fn assert_no_server_error(status: Status, what: &str) {
     assert!(status.code < 500, "{what} gave {status}");
+}
+
+/// A tracking client over the app with this configuration.
+pub fn client_with(figment: Figment) -> Client {
+    Client::tracked(memsess::rocket_with(figment)).expect("valid rocket")
+}
+
+/// `application/x-www-form-urlencoded` text of `pairs`.
+pub fn form(pairs: &[(&str, &str)]) -> String {
+    fn encode(s: &str) -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The CSRF token in a page's form.
+pub fn csrf_in(body: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = body.find(marker).expect("a form with a CSRF token") + marker.len();
+    body[start..].split('"').next().unwrap().to_owned()
+}
+
+/// The CSRF token of `client`'s session, from a page with a form.
+pub fn csrf_token(client: &Client) -> String {
+    csrf_in(&client.get("/login").dispatch().into_string().unwrap())
+}
+
+/// POSTs a form (with the session's CSRF token added) and returns the response.
+pub fn post_form<'c>(
+    client: &'c Client,
+    path: &str,
+    pairs: &[(&str, &str)],
+) -> rocket::local::blocking::LocalResponse<'c> {
+    let token = csrf_token(client);
+    let mut all = vec![("csrf_token", token.as_str())];
+    all.extend_from_slice(pairs);
+    client
+        .post(path.to_owned())
+        .header(rocket::http::ContentType::Form)
+        .body(form(&all))
+        .dispatch()
+}
+
+/// Logs in through the form; returns the response status.
+pub fn login(client: &Client, username: &str, password: &str) -> Status {
+    post_form(
+        client,
+        "/login",
+        &[("username", username), ("password", password)],
+    )
+    .status()
+}
+
+/// Signs up through the form; returns the response status.
+pub fn signup(client: &Client, username: &str, password: &str) -> Status {
+    post_form(
+        client,
+        "/signup",
+        &[("username", username), ("password", password)],
+    )
+    .status()
+}
+
+/// Who the page header says is logged in.
+pub fn logged_in_as(client: &Client) -> Option<String> {
+    let body = client.get("/").dispatch().into_string().unwrap();
+    let start = body.find("data-user=\"")? + "data-user=\"".len();
+    Some(body[start..].split('"').next().unwrap().to_owned())
+}
+
+/// A response's `Location` header.
+pub fn location(response: &rocket::local::blocking::LocalResponse<'_>) -> String {
+    response
+        .headers()
+        .get_one("Location")
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// One browser on a shared untracked client: its own cookie, sent by hand,
+/// so several browsers can use one app (and one store) at once.
+pub struct Browser<'c> {
+    client: &'c Client,
+    cookie: std::cell::RefCell<Option<String>>,
+}
+
+impl<'c> Browser<'c> {
+    pub fn new(client: &'c Client) -> Self {
+        Browser {
+            client,
+            cookie: Default::default(),
+        }
+    }
+
+    /// The session id this browser holds.
+    pub fn id(&self) -> Option<String> {
+        self.cookie
+            .borrow()
+            .as_ref()
+            .map(|c| c.trim_start_matches("gsid=").to_owned())
+    }
+
+    fn send(
+        &self,
+        request: rocket::local::blocking::LocalRequest<'c>,
+    ) -> rocket::local::blocking::LocalResponse<'c> {
+        let request = match &*self.cookie.borrow() {
+            Some(cookie) => request.header(cookie_header(cookie)),
+            None => request,
+        };
+        let response = request.dispatch();
+        for set in response.headers().get("Set-Cookie") {
+            let pair = set.split(';').next().unwrap_or_default();
+            if let Some(value) = pair.strip_prefix("gsid=") {
+                *self.cookie.borrow_mut() = (!value.is_empty()).then(|| pair.to_owned());
+            }
+        }
+        response
+    }
+
+    pub fn get(&self, path: &str) -> rocket::local::blocking::LocalResponse<'c> {
+        self.send(self.client.get(path.to_owned()))
+    }
+
+    /// POSTs a form with this browser's CSRF token.
+    pub fn post_form(
+        &self,
+        path: &str,
+        pairs: &[(&str, &str)],
+    ) -> rocket::local::blocking::LocalResponse<'c> {
+        let token = csrf_in(&self.get("/login").into_string().unwrap());
+        let mut all = vec![("csrf_token", token.as_str())];
+        all.extend_from_slice(pairs);
+        self.send(
+            self.client
+                .post(path.to_owned())
+                .header(rocket::http::ContentType::Form)
+                .body(form(&all)),
+        )
+    }
+
+    pub fn login(&self, username: &str, password: &str) -> Status {
+        self.post_form("/login", &[("username", username), ("password", password)])
+            .status()
+    }
+
+    pub fn logged_in_as(&self) -> Option<String> {
+        let body = self.get("/").into_string().unwrap();
+        let start = body.find("data-user=\"")? + "data-user=\"".len();
+        Some(body[start..].split('"').next().unwrap().to_owned())
+    }
 }

@@ -6,6 +6,7 @@ mod conformance;
 mod helpers;
 mod server;
 
+mod auth;
 mod concurrency;
 mod config;
 mod cookies;
