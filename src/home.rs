@@ -1,21 +1,52 @@
-//! The front page and the health check.
+//! The front page (the catalog), product pages, and the health check.
 
 use askama::Template;
 use rocket::response::content::RawHtml;
 use rocket::{get, routes, Route};
 
+use crate::catalog::{self, Product, PRODUCTS};
+use crate::csrf;
 use crate::error::AppError;
 use crate::page::{render, Chrome};
+use crate::session::Session;
 
 #[derive(Template)]
 #[template(path = "home.html")]
 struct HomePage {
     chrome: Chrome,
+    csrf_token: String,
+    products: &'static [Product],
+}
+
+#[derive(Template)]
+#[template(path = "product.html")]
+struct ProductPage {
+    chrome: Chrome,
+    csrf_token: String,
+    product: &'static Product,
+    in_cart: u32,
 }
 
 #[get("/")]
-fn home(chrome: Chrome) -> Result<RawHtml<String>, AppError> {
-    render(&HomePage { chrome })
+async fn home(session: Session, chrome: Chrome) -> Result<RawHtml<String>, AppError> {
+    render(&HomePage {
+        chrome,
+        csrf_token: csrf::token(&session).await?,
+        products: PRODUCTS,
+    })
+}
+
+#[get("/products/<id>")]
+async fn product(id: &str, session: Session, chrome: Chrome) -> Result<RawHtml<String>, AppError> {
+    let product = catalog::find(id)
+        .ok_or_else(|| AppError::NotFound("There is no such product in the shop.".into()))?;
+    let in_cart = crate::cart::load(&session).quantity_of(product.id);
+    render(&ProductPage {
+        chrome,
+        csrf_token: csrf::token(&session).await?,
+        product,
+        in_cart,
+    })
 }
 
 /// Liveness: answers without touching the session store.
@@ -24,7 +55,7 @@ fn healthz() -> &'static str {
     "ok"
 }
 
-/// The front page and `/healthz`.
+/// The catalog pages and `/healthz`.
 pub fn routes() -> Vec<Route> {
-    routes![home, healthz]
+    routes![home, product, healthz]
 }

@@ -7,6 +7,8 @@
 
 pub mod assets;
 pub mod auth;
+pub mod cart;
+pub mod catalog;
 pub mod catchers;
 pub mod counter;
 pub mod csrf;
@@ -34,6 +36,7 @@ pub fn rocket_with(figment: Figment) -> Rocket<Build> {
         .mount("/", home::routes())
         .mount("/", counter::routes())
         .mount("/", auth::routes())
+        .mount("/", cart::routes())
         .mount("/", assets::routes())
         .register("/", catchers::catchers())
 }

@@ -74,6 +74,8 @@ pub struct Chrome {
     pub user: Option<String>,
     /// The session's CSRF token, for the header's logout form.
     pub csrf_token: Option<String>,
+    /// Items in the cart, for the header.
+    pub cart_count: u32,
     /// The message to show once.
     pub flash: Option<Flash>,
 }
@@ -91,6 +93,7 @@ impl Chrome {
         Ok(Chrome {
             user: session.owner(),
             csrf_token: crate::csrf::existing(session),
+            cart_count: crate::cart::load(session).count(),
             flash,
         })
     }

@@ -108,8 +108,8 @@ async fn logout_others(
     Ok(Redirect::to("/account"))
 }
 
-#[post("/account/logout-others", rank = 2)]
-fn logout_others_anonymous() -> Redirect {
+#[post("/account/logout-others", data = "<_form>", rank = 2)]
+fn logout_others_anonymous(_form: CsrfForm<NoFields>) -> Redirect {
     login_redirect("/account")
 }
 

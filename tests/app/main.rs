@@ -7,6 +7,7 @@ mod helpers;
 mod server;
 
 mod auth;
+mod cart;
 mod concurrency;
 mod config;
 mod cookies;

@@ -1,0 +1,45 @@
+//! The shopping cart, the other thing gmemsess was made for.
+//!
+//! The cart is a typed [`Cart`] kept in the session under one key, so
+//! every change is a load–change–save of the session, and the session's
+//! lease makes parallel changes take turns: 50 parallel "add to cart"
+//! requests all count. Checkout needs a login; the login keeps the cart
+//! (it rotates the session id, not its data).
+
+mod checkout;
+pub mod model;
+mod pages;
+
+use rocket::Route;
+
+pub use model::{Cart, CartError};
+
+use crate::session::{Session, SessionError};
+
+/// Session key of the cart.
+const CART_KEY: &str = "cart";
+
+/// The session's cart (empty if it has none).
+pub fn load(session: &Session) -> Cart {
+    session.get(CART_KEY).unwrap_or_default()
+}
+
+/// Puts `cart` in the session; the caller saves.
+///
+/// # Errors
+/// Only if the session cannot hold it.
+pub fn store(session: &Session, cart: &Cart) -> Result<(), SessionError> {
+    if cart.is_empty() {
+        session.remove(CART_KEY);
+        Ok(())
+    } else {
+        session.insert(CART_KEY, cart)
+    }
+}
+
+/// The cart pages and actions, and checkout.
+pub fn routes() -> Vec<Route> {
+    let mut routes = pages::routes();
+    routes.extend(checkout::routes());
+    routes
+}

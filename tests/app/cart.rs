@@ -1,0 +1,486 @@
+//! The shop: catalog, cart, checkout, and the cart under concurrency.
+
+use std::collections::HashMap;
+
+use rocket::http::{ContentType, Status};
+use rocket::local::blocking::Client;
+
+use crate::helpers::{client, figment, form, location, post_form, Browser};
+use crate::server::{HttpResponse, Server};
+
+const ALICE: (&str, &str) = ("alice", "wonderland-42");
+
+/// The value of `attr="…"` on the first element that has it.
+fn attr<'a>(body: &'a str, attr: &str) -> Option<&'a str> {
+    let marker = format!("{attr}=\"");
+    let start = body.find(&marker)? + marker.len();
+    body[start..].split('"').next()
+}
+
+/// The cart as the page shows it: product → quantity, item count, total.
+fn cart_of(body: &str) -> (HashMap<String, u32>, u32, u64) {
+    let mut lines = HashMap::new();
+    for chunk in body.split("class=\"cart-line\"").skip(1) {
+        let id = attr(chunk, "data-product-id").unwrap().to_owned();
+        lines.insert(id, attr(chunk, "data-quantity").unwrap().parse().unwrap());
+    }
+    let count = attr(body, "data-cart-count")
+        .expect("data-cart-count")
+        .parse()
+        .unwrap();
+    let total = attr(body, "data-cart-total-cents")
+        .expect("data-cart-total-cents")
+        .parse()
+        .unwrap();
+    (lines, count, total)
+}
+
+fn cart(client: &Client) -> (HashMap<String, u32>, u32, u64) {
+    cart_of(&client.get("/cart").dispatch().into_string().unwrap())
+}
+
+fn add(client: &Client, product: &str, quantity: &str) -> Status {
+    post_form(
+        client,
+        "/cart/add",
+        &[("product_id", product), ("quantity", quantity)],
+    )
+    .status()
+}
+
+#[test]
+fn the_catalog_and_product_pages_carry_their_markers_and_pictures() {
+    let client = client(&[]);
+    let home = client.get("/").dispatch().into_string().unwrap();
+    let products: Vec<(String, u64)> = home
+        .split("data-product-id=\"")
+        .skip(1)
+        .map(|chunk| {
+            let id = chunk.split('"').next().unwrap().to_owned();
+            // The price is on the same element, right after the id.
+            let rest = &chunk[id.len() + 1..chunk.find('>').unwrap()];
+            (
+                id,
+                attr(rest, "data-price-cents")
+                    .expect("price on the same element")
+                    .parse()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    assert!(products.len() >= 6, "{products:?}");
+    for (id, price) in &products {
+        let page = client.get(format!("/products/{id}")).dispatch();
+        assert_eq!(page.status(), Status::Ok);
+        let page = page.into_string().unwrap();
+        assert!(
+            page.contains(&format!(
+                "data-product-id=\"{id}\" data-price-cents=\"{price}\""
+            )),
+            "{id}"
+        );
+        let image = client.get(format!("/static/products/{id}.svg")).dispatch();
+        assert_eq!(image.status(), Status::Ok, "{id}'s picture");
+        assert_eq!(image.content_type(), Some(ContentType::SVG));
+    }
+    let missing = client.get("/products/no-such-thing").dispatch();
+    assert_eq!(missing.status(), Status::NotFound);
+    assert!(missing
+        .into_string()
+        .unwrap()
+        .contains("There is no such product"));
+}
+
+#[test]
+fn adding_updating_and_removing_keep_counts_and_totals_right() {
+    let client = client(&[]);
+    assert_eq!(add(&client, "rocket-mug", "2"), Status::SeeOther);
+    let response = post_form(&client, "/cart/add", &[("product_id", "padlock")]);
+    assert_eq!(location(&response), "/cart");
+    drop(response);
+
+    let page = client.get("/cart").dispatch().into_string().unwrap();
+    assert!(
+        page.contains("Added 1 × Session padlock."),
+        "the flash names what was added"
+    );
+    let (lines, count, total) = cart_of(&page);
+    assert_eq!(
+        lines,
+        HashMap::from([("rocket-mug".into(), 2), ("padlock".into(), 1)])
+    );
+    assert_eq!((count, total), (3, 2 * 1400 + 1200));
+    assert!(page.contains("$40.00"));
+
+    post_form(
+        &client,
+        "/cart/update",
+        &[("product_id", "rocket-mug"), ("quantity", "5")],
+    );
+    post_form(&client, "/cart/remove", &[("product_id", "padlock")]);
+    let (lines, count, total) = cart(&client);
+    assert_eq!(lines, HashMap::from([("rocket-mug".into(), 5)]));
+    assert_eq!((count, total), (5, 7000));
+    // The header counts items on every page.
+    assert!(client
+        .get("/")
+        .dispatch()
+        .into_string()
+        .unwrap()
+        .contains("data-header-cart-count=\"5\""));
+
+    post_form(
+        &client,
+        "/cart/update",
+        &[("product_id", "rocket-mug"), ("quantity", "0")],
+    );
+    assert_eq!(cart(&client), (HashMap::new(), 0, 0));
+}
+
+/// A path, its fields, and the status and message they must get.
+type BadInput<'a> = (&'a str, &'a [(&'a str, &'a str)], Status, &'a str);
+
+#[test]
+fn bad_input_gets_a_clear_4xx_page_and_leaves_the_cart_as_it_was() {
+    let client = client(&[]);
+    add(&client, "rocket-mug", "2");
+    let before = cart(&client);
+    let cases: &[BadInput] = &[
+        (
+            "/cart/add",
+            &[("product_id", "unicorn")],
+            Status::NotFound,
+            "There is no such product",
+        ),
+        (
+            "/cart/add",
+            &[("quantity", "1")],
+            Status::UnprocessableEntity,
+            "Choose a product.",
+        ),
+        (
+            "/cart/add",
+            &[("product_id", "padlock"), ("quantity", "abc")],
+            Status::UnprocessableEntity,
+            "whole number from 1 to 99",
+        ),
+        (
+            "/cart/add",
+            &[("product_id", "padlock"), ("quantity", "-1")],
+            Status::UnprocessableEntity,
+            "whole number",
+        ),
+        (
+            "/cart/add",
+            &[("product_id", "padlock"), ("quantity", "1.5")],
+            Status::UnprocessableEntity,
+            "whole number",
+        ),
+        (
+            "/cart/add",
+            &[("product_id", "padlock"), ("quantity", "0")],
+            Status::UnprocessableEntity,
+            "whole number",
+        ),
+        (
+            "/cart/add",
+            &[("product_id", "padlock"), ("quantity", "100")],
+            Status::UnprocessableEntity,
+            "whole number",
+        ),
+        (
+            "/cart/add",
+            &[
+                ("product_id", "padlock"),
+                ("quantity", "99999999999999999999999"),
+            ],
+            Status::UnprocessableEntity,
+            "whole number",
+        ),
+        (
+            "/cart/update",
+            &[("product_id", "rocket-mug")],
+            Status::UnprocessableEntity,
+            "from 0 to 99",
+        ),
+        (
+            "/cart/update",
+            &[("product_id", "rocket-mug"), ("quantity", "-3")],
+            Status::UnprocessableEntity,
+            "from 0 to 99",
+        ),
+        (
+            "/cart/update",
+            &[("product_id", "unicorn"), ("quantity", "1")],
+            Status::NotFound,
+            "no such product",
+        ),
+        (
+            "/cart/remove",
+            &[("product_id", "unicorn")],
+            Status::NotFound,
+            "no such product",
+        ),
+        (
+            "/cart/remove",
+            &[],
+            Status::UnprocessableEntity,
+            "Choose a product.",
+        ),
+    ];
+    for (path, fields, status, message) in cases {
+        let response = post_form(&client, path, fields);
+        assert_eq!(response.status(), *status, "{path} {fields:?}");
+        let body = response.into_string().unwrap();
+        assert!(
+            body.contains(message),
+            "{path} {fields:?}: no {message:?} in the page"
+        );
+        assert_eq!(cart(&client), before, "{path} {fields:?} changed the cart");
+    }
+}
+
+#[test]
+fn a_line_holds_at_most_99() {
+    let client = client(&[]);
+    assert_eq!(add(&client, "sticker-pack", "99"), Status::SeeOther);
+    let over = post_form(
+        &client,
+        "/cart/add",
+        &[("product_id", "sticker-pack"), ("quantity", "1")],
+    );
+    assert_eq!(over.status(), Status::UnprocessableEntity);
+    assert!(over
+        .into_string()
+        .unwrap()
+        .contains("at most 99 of one product"));
+    let set = post_form(
+        &client,
+        "/cart/update",
+        &[("product_id", "sticker-pack"), ("quantity", "100")],
+    );
+    assert_eq!(set.status(), Status::UnprocessableEntity);
+    assert_eq!(cart(&client).1, 99);
+}
+
+#[test]
+fn every_cart_form_needs_the_csrf_token() {
+    let client = client(&[]);
+    add(&client, "hoodie", "1");
+    let before = cart(&client);
+    for path in ["/cart/add", "/cart/update", "/cart/remove", "/checkout"] {
+        for token in ["", "csrf_token=forged&"] {
+            let body = format!(
+                "{token}{}",
+                form(&[("product_id", "hoodie"), ("quantity", "3")])
+            );
+            let response = client
+                .post(path)
+                .header(ContentType::Form)
+                .body(body)
+                .dispatch();
+            assert_eq!(
+                response.status(),
+                Status::Forbidden,
+                "{path} with {token:?}"
+            );
+        }
+    }
+    assert_eq!(cart(&client), before);
+}
+
+#[test]
+fn an_anonymous_checkout_logs_in_keeps_the_cart_and_places_the_order() {
+    let client = client(&[]);
+    add(&client, "ferris-plush", "2");
+    add(&client, "cookie-jar", "1");
+    let cart_before = cart(&client);
+
+    // Checkout asks for a login and comes back to the cart.
+    let checkout = post_form(&client, "/checkout", &[]);
+    assert_eq!(checkout.status(), Status::SeeOther);
+    assert_eq!(location(&checkout), "/login?next=/cart");
+    drop(checkout);
+    let logged_in = post_form(
+        &client,
+        "/login",
+        &[
+            ("username", ALICE.0),
+            ("password", ALICE.1),
+            ("next", "/cart"),
+        ],
+    );
+    assert_eq!(location(&logged_in), "/cart");
+    drop(logged_in);
+    assert_eq!(cart(&client), cart_before, "the cart survives the login");
+
+    let order = post_form(&client, "/checkout", &[]);
+    assert_eq!(order.status(), Status::Ok);
+    let order = order.into_string().unwrap();
+    let number = attr(&order, "data-order-number").expect("an order number");
+    assert!(number.starts_with("MS-"));
+    assert!(order.contains("data-product-id=\"ferris-plush\" data-quantity=\"2\""));
+    assert!(order.contains("data-product-id=\"cookie-jar\" data-quantity=\"1\""));
+    assert!(order.contains("$66.00"));
+    assert_eq!(
+        cart(&client),
+        (HashMap::new(), 0, 0),
+        "checkout empties the cart"
+    );
+
+    // An empty cart cannot be checked out.
+    let again = post_form(&client, "/checkout", &[]);
+    assert_eq!(again.status(), Status::UnprocessableEntity);
+    assert!(again.into_string().unwrap().contains("Your cart is empty"));
+}
+
+#[test]
+fn one_visitor_never_sees_anothers_cart_and_logout_ends_the_cart() {
+    let app = Client::untracked(memsess::rocket_with(figment(&[]))).unwrap();
+    let (a, b) = (Browser::new(&app), Browser::new(&app));
+    a.post_form("/cart/add", &[("product_id", "hoodie"), ("quantity", "2")]);
+    b.post_form("/cart/add", &[("product_id", "padlock"), ("quantity", "7")]);
+    let (a_lines, _, _) = cart_of(&a.get("/cart").into_string().unwrap());
+    let (b_lines, _, _) = cart_of(&b.get("/cart").into_string().unwrap());
+    assert_eq!(a_lines, HashMap::from([("hoodie".into(), 2)]));
+    assert_eq!(b_lines, HashMap::from([("padlock".into(), 7)]));
+
+    assert_eq!(a.login(ALICE.0, ALICE.1), Status::SeeOther);
+    a.post_form("/logout", &[]);
+    assert_eq!(
+        cart_of(&a.get("/cart").into_string().unwrap()).1,
+        0,
+        "logging out ends the cart"
+    );
+}
+
+// ---- through the real server ----
+
+/// A visitor of a real server: a cookie and the session's CSRF token.
+struct Visitor<'s> {
+    server: &'s Server,
+    cookie: String,
+    token: String,
+}
+
+impl<'s> Visitor<'s> {
+    fn arrive(server: &'s Server) -> Self {
+        let home = server.get("/", None);
+        let cookie = home
+            .session_cookie()
+            .expect("the catalog starts a session for its forms");
+        let token = crate::helpers::csrf_in(&home.body);
+        Visitor {
+            server,
+            cookie,
+            token,
+        }
+    }
+
+    fn post(&self, path: &str, pairs: &[(&str, &str)]) -> HttpResponse {
+        let mut all = vec![("csrf_token", self.token.as_str())];
+        all.extend_from_slice(pairs);
+        self.server
+            .request("POST", path, &[("Cookie", &self.cookie)], &form(&all))
+    }
+
+    fn cart(&self) -> (HashMap<String, u32>, u32, u64) {
+        cart_of(&self.server.get("/cart", Some(&self.cookie)).body)
+    }
+}
+
+#[test]
+fn fifty_parallel_adds_to_one_session_through_the_real_server_all_count() {
+    let server = Server::start(&[]);
+    let visitor = Visitor::arrive(&server);
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..50)
+            .map(|_| {
+                s.spawn(|| {
+                    visitor
+                        .post("/cart/add", &[("product_id", "rocket-mug")])
+                        .status
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(statuses.iter().all(|s| *s == 303), "{statuses:?}");
+    let (lines, count, total) = visitor.cart();
+    assert_eq!(count, 50);
+    assert_eq!(lines["rocket-mug"], 50);
+    assert_eq!(total, 50 * 1400);
+}
+
+#[test]
+fn a_cart_change_racing_a_logout_does_not_revive_the_session() {
+    let server = Server::start(&[]);
+    let mut visitor = Visitor::arrive(&server);
+    let login = visitor.post("/login", &[("username", ALICE.0), ("password", ALICE.1)]);
+    assert_eq!(login.status, 303);
+    visitor.cookie = login.session_cookie().expect("login rotates the id");
+    let account = server.get("/account", Some(&visitor.cookie));
+    visitor.token = crate::helpers::csrf_in(&account.body);
+    assert_eq!(
+        visitor
+            .post("/cart/add", &[("product_id", "hourglass")])
+            .status,
+        303
+    );
+
+    let responses: Vec<HttpResponse> = std::thread::scope(|s| {
+        let mut handles: Vec<_> = (0..20)
+            .map(|_| s.spawn(|| visitor.post("/cart/add", &[("product_id", "hourglass")])))
+            .collect();
+        handles.insert(10, s.spawn(|| visitor.post("/logout", &[])));
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    // Adds before the logout counted; adds after it found no session and no
+    // token (403). None of them made a session or brought the old one back.
+    assert!(
+        responses.iter().all(|r| r.status == 303 || r.status == 403),
+        "{:?}",
+        responses.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    assert!(
+        responses.iter().all(|r| r.session_cookie().is_none()),
+        "no response hands out a session"
+    );
+    let after = server.get("/cart", Some(&visitor.cookie));
+    assert_eq!(cart_of(&after.body).1, 0, "the old session is gone");
+    assert!(!after.body.contains("data-user="), "and logged out");
+}
+
+#[test]
+fn parallel_adds_of_different_products_all_appear() {
+    let server = Server::start(&[]);
+    let visitor = Visitor::arrive(&server);
+    let ids = [
+        "rocket-mug",
+        "ferris-plush",
+        "cookie-jar",
+        "hourglass",
+        "padlock",
+        "tote-bag",
+        "sticker-pack",
+        "hoodie",
+    ];
+    std::thread::scope(|s| {
+        for id in ids {
+            for _ in 0..3 {
+                let visitor = &visitor;
+                s.spawn(move || {
+                    assert_eq!(
+                        visitor
+                            .post("/cart/add", &[("product_id", id), ("quantity", "2")])
+                            .status,
+                        303
+                    )
+                });
+            }
+        }
+    });
+    let (lines, count, _) = visitor.cart();
+    assert_eq!(count, 48);
+    assert!(ids.iter().all(|id| lines[*id] == 6), "{lines:?}");
+}
