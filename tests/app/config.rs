@@ -60,3 +60,20 @@ fn a_bad_session_value_stops_the_launch_naming_the_key() {
         );
     }
 }
+
+#[test]
+fn a_session_route_without_the_fairing_refuses_to_launch() {
+    // The Session guard is a Sentinel: forgetting the fairing is caught at
+    // launch, not by the first visitor.
+    let without = rocket::build()
+        .mount("/", memsess::counter::routes())
+        .configure(crate::helpers::figment(&[]));
+    let error = rocket::local::blocking::Client::untracked(without)
+        .err()
+        .expect("launch refused");
+    assert!(
+        matches!(error.kind(), rocket::error::ErrorKind::SentinelAborts(_)),
+        "{:?}",
+        error.kind()
+    );
+}

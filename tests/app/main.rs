@@ -15,5 +15,6 @@ mod counter;
 mod headers;
 mod ids;
 mod limits;
+mod outage;
 mod store;
 mod timeouts;

@@ -1,0 +1,137 @@
+//! A session store that is down: a clear 503 page, and recovery by itself.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rocket::http::{ContentType, Status};
+use rocket::local::blocking::Client;
+
+use memsess::session::store::StoreResult;
+use memsess::session::{
+    Lease, MemoryStore, Record, SessionFairing, SessionInfo, SessionStore, StoreError, StoreKey,
+};
+
+use crate::helpers::{figment, set_cookies};
+
+/// A memory store with a switch that makes every call fail.
+struct Flaky {
+    inner: MemoryStore,
+    down: AtomicBool,
+}
+
+impl Flaky {
+    fn check(&self) -> StoreResult<()> {
+        if self.down.load(Ordering::SeqCst) {
+            Err(StoreError::Unavailable("connection refused".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[rocket::async_trait]
+impl SessionStore for Flaky {
+    async fn acquire(&self, key: &StoreKey) -> StoreResult<Option<(Record, Lease)>> {
+        self.check()?;
+        self.inner.acquire(key).await
+    }
+    async fn save(&self, key: &StoreKey, expected: Option<u64>, record: Record) -> StoreResult<()> {
+        self.check()?;
+        self.inner.save(key, expected, record).await
+    }
+    async fn rotate(
+        &self,
+        old: &StoreKey,
+        expected: u64,
+        new: &StoreKey,
+        record: Record,
+    ) -> StoreResult<()> {
+        self.check()?;
+        self.inner.rotate(old, expected, new, record).await
+    }
+    async fn remove(&self, key: &StoreKey) -> StoreResult<()> {
+        self.check()?;
+        self.inner.remove(key).await
+    }
+    async fn sessions_of(&self, owner: &str) -> StoreResult<Vec<SessionInfo>> {
+        self.check()?;
+        self.inner.sessions_of(owner).await
+    }
+    async fn len(&self) -> StoreResult<u64> {
+        self.check()?;
+        self.inner.len().await
+    }
+}
+
+#[test]
+fn while_the_store_is_down_session_pages_answer_503_and_then_recover() {
+    let store = Arc::new(Flaky {
+        inner: MemoryStore::new(100, Duration::from_secs(60), Duration::from_secs(600)),
+        down: AtomicBool::new(false),
+    });
+    // The fairing is a singleton: this one replaces the app's own.
+    let app = memsess::rocket_with(figment(&[])).attach(SessionFairing::with_store(store.clone()));
+    let client = Client::tracked(app).unwrap();
+    assert!(client
+        .get("/counter")
+        .dispatch()
+        .into_string()
+        .unwrap()
+        .contains("New session"));
+
+    store.down.store(true, Ordering::SeqCst);
+    for path in ["/counter", "/", "/cart"] {
+        let response = client.get(path).dispatch();
+        assert_eq!(response.status(), Status::ServiceUnavailable, "{path}");
+        assert_eq!(response.content_type(), Some(ContentType::HTML));
+        assert!(set_cookies(response.headers()).is_empty());
+        assert!(response
+            .headers()
+            .get_one("Content-Security-Policy")
+            .is_some());
+        let body = response.into_string().unwrap();
+        assert!(
+            body.contains("data-status=\"503\"") && body.contains("Temporarily unavailable"),
+            "{body}"
+        );
+    }
+    // What does not need the session still works.
+    assert_eq!(client.get("/healthz").dispatch().status(), Status::Ok);
+    assert_eq!(
+        client.get("/static/style.css").dispatch().status(),
+        Status::Ok
+    );
+
+    // Back up: the same session carries on, nothing was lost.
+    store.down.store(false, Ordering::SeqCst);
+    assert!(client
+        .get("/counter")
+        .dispatch()
+        .into_string()
+        .unwrap()
+        .contains("Session counter is 1."));
+}
+
+#[test]
+fn a_body_over_the_form_limit_gets_the_413_page() {
+    let client = Client::tracked(memsess::rocket_with(
+        figment(&[]).merge(("limits.form", 1024)),
+    ))
+    .unwrap();
+    let token = crate::helpers::csrf_token(&client);
+    let body = format!(
+        "csrf_token={token}&product_id=padlock&padding={}",
+        "x".repeat(4096)
+    );
+    let response = client
+        .post("/cart/add")
+        .header(ContentType::Form)
+        .body(body)
+        .dispatch();
+    assert_eq!(response.status(), Status::PayloadTooLarge);
+    assert!(response
+        .into_string()
+        .unwrap()
+        .contains("data-status=\"413\""));
+}
