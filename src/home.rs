@@ -1,14 +1,15 @@
 //! The front page (the catalog), product pages, and the health check.
 
 use askama::Template;
+use rocket::http::Header;
 use rocket::response::content::RawHtml;
-use rocket::{get, routes, Route};
+use rocket::{get, routes, Route, State};
 
 use crate::catalog::{self, Product, PRODUCTS};
 use crate::csrf;
 use crate::error::AppError;
 use crate::page::{render, Chrome};
-use crate::session::Session;
+use crate::session::{Session, Sessions};
 
 #[derive(Template)]
 #[template(path = "home.html")]
@@ -49,10 +50,27 @@ async fn product(id: &str, session: Session, chrome: Chrome) -> Result<RawHtml<S
     })
 }
 
-/// Liveness: answers without touching the session store.
+/// `/healthz`'s answer: `ok`, and the session store's last known state.
+#[derive(rocket::Responder)]
+struct Health {
+    body: &'static str,
+    store: Header<'static>,
+}
+
+/// Liveness: answers `ok` without touching the session store. The
+/// `X-Session-Store` header says whether the store answered its last
+/// operation (`up` or `down`), for load balancers and dashboards.
 #[get("/healthz")]
-fn healthz() -> &'static str {
-    "ok"
+fn healthz(sessions: &State<Sessions>) -> Health {
+    let state = if sessions.store.is_reachable() {
+        "up"
+    } else {
+        "down"
+    };
+    Health {
+        body: "ok",
+        store: Header::new("X-Session-Store", state),
+    }
 }
 
 /// The catalog pages and `/healthz`.

@@ -132,10 +132,10 @@ impl SessionConfig {
         }
 
         let store = raw.store.unwrap_or_else(|| "memory".into());
-        if store != "memory" {
+        if store != "memory" && !store.starts_with("redis://") {
             return Err(invalid(
                 "store",
-                format!("unknown store {store:?}: this build supports only \"memory\""),
+                format!("{store:?} is neither \"memory\" nor a redis:// URL"),
             ));
         }
 

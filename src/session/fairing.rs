@@ -70,13 +70,16 @@ impl Fairing for SessionFairing {
                 return Err(rocket);
             }
         };
-        let store = self.store.clone().unwrap_or_else(|| {
-            Arc::new(MemoryStore::new(
-                config.max_sessions,
-                config.idle_timeout,
-                config.absolute_timeout,
-            ))
-        });
+        let store = match self.store.clone() {
+            Some(store) => store,
+            None => match build_store(&config) {
+                Ok(store) => store,
+                Err(message) => {
+                    rocket::error!("invalid configuration `session.store`: {message}");
+                    return Err(rocket);
+                }
+            },
+        };
         Ok(rocket.manage(Sessions { store, config }))
     }
 
@@ -103,6 +106,27 @@ impl Fairing for SessionFairing {
         }
         res.set_raw_header("Cache-Control", "no-store");
     }
+}
+
+/// The store `session.store` names.
+fn build_store(config: &SessionConfig) -> Result<Arc<dyn SessionStore>, String> {
+    let (max, idle, absolute) = (
+        config.max_sessions,
+        config.idle_timeout,
+        config.absolute_timeout,
+    );
+    if config.store == "memory" {
+        return Ok(Arc::new(MemoryStore::new(max, idle, absolute)));
+    }
+    #[cfg(feature = "redis")]
+    return Ok(Arc::new(super::redis_store::RedisStore::new(
+        &config.store,
+        max,
+        idle,
+        absolute,
+    )?));
+    #[cfg(not(feature = "redis"))]
+    Err("this build has no Redis support (the `redis` feature is off)".into())
 }
 
 /// The cookie with the attributes SPEC 5 asks for. No `Max-Age` or

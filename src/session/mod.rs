@@ -84,6 +84,8 @@ pub mod id;
 mod locks;
 pub mod memory;
 mod owners;
+#[cfg(feature = "redis")]
+pub mod redis_store;
 pub mod store;
 
 pub use config::SessionConfig;
@@ -92,4 +94,6 @@ pub use guard::Sessions;
 pub use handle::{Session, SessionError, SessionSummary};
 pub use id::{SessionId, StoreKey};
 pub use memory::MemoryStore;
+#[cfg(feature = "redis")]
+pub use redis_store::RedisStore;
 pub use store::{Lease, Record, SessionInfo, SessionStore, StoreError};

@@ -155,6 +155,12 @@ pub trait SessionStore: Send + Sync + 'static {
     /// may count expired sessions it has not cleared yet.
     async fn len(&self) -> StoreResult<u64>;
 
+    /// Whether the store answered its last operation, as far as this
+    /// process knows, without asking it again (for health reports).
+    fn is_reachable(&self) -> bool {
+        true
+    }
+
     /// Whether the store holds no session at all.
     async fn is_empty(&self) -> StoreResult<bool> {
         Ok(self.len().await? == 0)

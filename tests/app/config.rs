@@ -44,6 +44,7 @@ fn a_bad_session_value_stops_the_launch_naming_the_key() {
         ("{max_sessions=\"lots\"}", "session.max_sessions"),
         ("{cookie_name=\"__Host-gsid\"}", "session.cookie_name"),
         ("{store=\"memcache://localhost\"}", "session.store"),
+        ("{store=\"redis://no host:x/\"}", "session.store"),
     ] {
         let output = command(&empty_dir(), &[("ROCKET_SESSION", value)])
             .output()
@@ -68,9 +69,9 @@ fn a_session_route_without_the_fairing_refuses_to_launch() {
     let without = rocket::build()
         .mount("/", memsess::counter::routes())
         .configure(crate::helpers::figment(&[]));
-    let error = rocket::local::blocking::Client::untracked(without)
-        .err()
-        .expect("launch refused");
+    let Err(error) = rocket::local::blocking::Client::untracked(without) else {
+        panic!("the launch was not refused")
+    };
     assert!(
         matches!(error.kind(), rocket::error::ErrorKind::SentinelAborts(_)),
         "{:?}",

@@ -62,6 +62,9 @@ impl SessionStore for Flaky {
         self.check()?;
         self.inner.len().await
     }
+    fn is_reachable(&self) -> bool {
+        !self.down.load(Ordering::SeqCst)
+    }
 }
 
 #[test]
@@ -96,8 +99,10 @@ fn while_the_store_is_down_session_pages_answer_503_and_then_recover() {
             "{body}"
         );
     }
-    // What does not need the session still works.
-    assert_eq!(client.get("/healthz").dispatch().status(), Status::Ok);
+    // What does not need the session still works, and says the store is down.
+    let health = client.get("/healthz").dispatch();
+    assert_eq!(health.status(), Status::Ok);
+    assert_eq!(health.headers().get_one("X-Session-Store"), Some("down"));
     assert_eq!(
         client.get("/static/style.css").dispatch().status(),
         Status::Ok

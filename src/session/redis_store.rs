@@ -1,0 +1,502 @@
+//! The shared store: sessions in Redis, for several app instances behind a
+//! load balancer (`session.store = "redis://host:port/"`).
+//!
+//! Every operation is one Lua script, which Redis runs atomically, so the
+//! store keeps the same contract as the embedded one across processes:
+//!
+//! * **Lease**: `SET memsess:l:<key> <token> NX PX 15000`. A request that
+//!   finds it taken polls (2 ms, doubling to 50 ms) for up to 10 s, then
+//!   gets [`StoreError::Busy`]. Release deletes it only if it still holds
+//!   the request's token. If an instance dies holding a lease, the lease
+//!   expires by itself after 15 s.
+//! * **Fence**: a write names the version it loaded; the script compares it
+//!   with the stored one and writes nothing on a mismatch. A request that
+//!   outlives its lease therefore cannot overwrite the next request's work,
+//!   nor bring back a session that was ended meanwhile.
+//! * **Expiry**: Redis's own TTL, set to `min(idle, created + absolute -
+//!   now)` on every load and write, so both timeouts hold.
+//! * **Bound and floods**: as in the memory store, new sessions join a
+//!   *fresh* sorted set (a quarter of `max_sessions`) and move to the
+//!   *settled* one when their client comes back or logs in; each set evicts
+//!   its least recently used sessions past its share.
+//! * **Owner index**: a set per user (`memsess:u:<name>`) of store keys,
+//!   kept by the same scripts; listing drops members that have expired.
+//!
+//! Keys: `memsess:s:<hex>` (a hash: `d` data, `c` created ms, `o` owner,
+//! `v` version, `t` last seen ms). Scripts name some keys they derive, so
+//! this targets a single Redis server (or a primary with replicas), not
+//! Redis Cluster. If Redis is unreachable every operation fails at once with
+//! [`StoreError::Unavailable`] (pages answer 503), and the connection
+//! manager reconnects by itself when it is back.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rand::rngs::OsRng;
+use rand::TryRngCore as _;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{AsyncCommands as _, Script};
+
+use super::id::StoreKey;
+use super::store::{now_ms, Lease, Record, SessionInfo, SessionStore, StoreError, StoreResult};
+
+const PREFIX: &str = "memsess:";
+/// How long a lease lasts if its request never gives it back.
+const LEASE_TTL: Duration = Duration::from_secs(15);
+/// How long a request waits for a lease.
+const LEASE_WAIT: Duration = Duration::from_secs(10);
+
+/// Evicts the least recently used members of sorted set `zset` past `cap`,
+/// with their records and owner-index entries. Shared by the scripts.
+const EVICT: &str = r"
+local function evict(prefix, zset, cap)
+  local over = redis.call('ZCARD', zset) - tonumber(cap)
+  if over <= 0 then return end
+  local victims = redis.call('ZPOPMIN', zset, over)
+  for i = 1, #victims, 2 do
+    local rec = prefix .. 's:' .. victims[i]
+    local owner = redis.call('HGET', rec, 'o')
+    redis.call('DEL', rec)
+    if owner then redis.call('SREM', prefix .. 'u:' .. owner, victims[i]) end
+  end
+end
+local function ttl(created, now, idle, absolute)
+  return math.min(tonumber(idle), tonumber(created) + tonumber(absolute) - tonumber(now))
+end
+local function settle(prefix, fresh, settled, member, now, cap)
+  redis.call('ZREM', fresh, member)
+  redis.call('ZADD', settled, now, member)
+  evict(prefix, settled, cap)
+end
+";
+
+/// KEYS: record, lease, fresh, settled.
+/// ARGV: token, lease ms, now, idle ms, absolute ms, member, prefix, settled cap.
+const ACQUIRE: &str = r"
+if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'busy'} end
+local r = redis.call('HMGET', KEYS[1], 'd', 'c', 'o', 'v')
+if not r[4] then redis.call('DEL', KEYS[2]) return {'absent'} end
+local left = ttl(r[2], ARGV[3], ARGV[4], ARGV[5])
+if left <= 0 then
+  redis.call('DEL', KEYS[1], KEYS[2])
+  return {'absent'}
+end
+redis.call('PEXPIRE', KEYS[1], left)
+redis.call('HSET', KEYS[1], 't', ARGV[3])
+settle(ARGV[7], KEYS[3], KEYS[4], ARGV[6], ARGV[3], ARGV[8])
+return {'ok', r[1], r[2], r[3] or '', r[4]}
+";
+
+/// Writes the record from ARGV into KEYS[1] and indexes it; `cur_owner` is
+/// the owner it had. ARGV: 2 data, 3 created, 4 owner, 5 version, 6 now,
+/// 7 idle, 8 absolute, 9 member, 10 prefix.
+const WRITE: &str = r"
+local function write(rec, cur_owner)
+  local left = ttl(ARGV[3], ARGV[6], ARGV[7], ARGV[8])
+  if left <= 0 then return false end
+  redis.call('HSET', rec, 'd', ARGV[2], 'c', ARGV[3], 'v', ARGV[5], 't', ARGV[6])
+  if ARGV[4] == '' then redis.call('HDEL', rec, 'o') else redis.call('HSET', rec, 'o', ARGV[4]) end
+  redis.call('PEXPIRE', rec, left)
+  if cur_owner and cur_owner ~= ARGV[4] then redis.call('SREM', ARGV[10] .. 'u:' .. cur_owner, ARGV[9]) end
+  if ARGV[4] ~= '' then
+    local index = ARGV[10] .. 'u:' .. ARGV[4]
+    redis.call('SADD', index, ARGV[9])
+    redis.call('PEXPIRE', index, ARGV[8])
+  end
+  return true
+end
+";
+
+/// KEYS: record, fresh, settled. ARGV: 1 expected version ('' = none),
+/// then as WRITE, then 11 fresh cap, 12 settled cap.
+const SAVE: &str = r"
+local cur = redis.call('HMGET', KEYS[1], 'v', 'o')
+if ARGV[1] == '' then
+  if cur[1] then return 0 end
+elseif cur[1] ~= ARGV[1] then
+  return 0
+end
+if not write(KEYS[1], cur[2]) then return 0 end
+if not cur[1] and ARGV[4] == '' then
+  redis.call('ZADD', KEYS[2], ARGV[6], ARGV[9])
+  evict(ARGV[10], KEYS[2], ARGV[11])
+elseif ARGV[4] ~= '' or not redis.call('ZSCORE', KEYS[2], ARGV[9]) then
+  settle(ARGV[10], KEYS[2], KEYS[3], ARGV[9], ARGV[6], ARGV[12])
+end
+return 1
+";
+
+/// KEYS: old record, new record, fresh, settled. ARGV: 1 expected version,
+/// then as WRITE (member is the new one), 11 old member, 12 settled cap.
+const ROTATE: &str = r"
+local cur = redis.call('HMGET', KEYS[1], 'v', 'o')
+if cur[1] ~= ARGV[1] or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[3], ARGV[11])
+redis.call('ZREM', KEYS[4], ARGV[11])
+if cur[2] then redis.call('SREM', ARGV[10] .. 'u:' .. cur[2], ARGV[11]) end
+if not write(KEYS[2], nil) then return 0 end
+settle(ARGV[10], KEYS[3], KEYS[4], ARGV[9], ARGV[6], ARGV[12])
+return 1
+";
+
+/// KEYS: record, fresh, settled. ARGV: member, prefix.
+const REMOVE: &str = r"
+local owner = redis.call('HGET', KEYS[1], 'o')
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+if owner then redis.call('SREM', ARGV[2] .. 'u:' .. owner, ARGV[1]) end
+return 1
+";
+
+/// KEYS: lease. ARGV: token.
+const RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+";
+
+/// The [`SessionStore`] over Redis.
+pub struct RedisStore {
+    conn: ConnectionManager,
+    scripts: Scripts,
+    idle_ms: u64,
+    absolute_ms: u64,
+    fresh_cap: u64,
+    settled_cap: u64,
+    // The outcome of the last operation, for health reports that must not
+    // touch the store themselves.
+    reachable: AtomicBool,
+}
+
+struct Scripts {
+    acquire: Script,
+    save: Script,
+    rotate: Script,
+    remove: Script,
+    release: Script,
+}
+
+/// The lease handle: which lease, and the token that proves it is ours.
+struct RedisLease {
+    key: String,
+    token: String,
+    conn: ConnectionManager,
+    released: bool,
+}
+
+impl Drop for RedisLease {
+    fn drop(&mut self) {
+        // A request cancelled midway: give the lease back in the background
+        // (it would expire anyway after LEASE_TTL).
+        if self.released {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let (key, token, mut conn) = (self.key.clone(), self.token.clone(), self.conn.clone());
+            runtime.spawn(async move {
+                let _: Result<i64, _> = Script::new(RELEASE)
+                    .key(key)
+                    .arg(token)
+                    .invoke_async(&mut conn)
+                    .await;
+            });
+        }
+    }
+}
+
+fn record_key(key: &StoreKey) -> String {
+    format!("{PREFIX}s:{key}")
+}
+
+fn tier_keys() -> (String, String) {
+    (format!("{PREFIX}fresh"), format!("{PREFIX}settled"))
+}
+
+fn parse_key(hex: &str) -> Option<StoreKey> {
+    if hex.len() != 32 {
+        return None;
+    }
+    let mut key = [0u8; 16];
+    for (i, byte) in key.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(StoreKey(key))
+}
+
+impl RedisStore {
+    /// A store on the Redis server at `url` (`redis://host:port/db`). It
+    /// connects on first use and reconnects by itself.
+    ///
+    /// # Errors
+    /// If `url` is not a Redis URL.
+    pub fn new(
+        url: &str,
+        max_sessions: u64,
+        idle: Duration,
+        absolute: Duration,
+    ) -> Result<Self, String> {
+        if !url.starts_with("redis://") {
+            return Err("must be \"memory\" or a redis:// URL".into());
+        }
+        let client =
+            redis::Client::open(url).map_err(|e| format!("not a usable Redis URL: {e}"))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(2)))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let conn =
+            ConnectionManager::new_lazy_with_config(client, config).map_err(|e| e.to_string())?;
+        let with_helpers = |body: &str| Script::new(&format!("{EVICT}{WRITE}{body}"));
+        let fresh_cap = (max_sessions / 4).max(1);
+        Ok(RedisStore {
+            conn,
+            scripts: Scripts {
+                acquire: with_helpers(ACQUIRE),
+                save: with_helpers(SAVE),
+                rotate: with_helpers(ROTATE),
+                remove: Script::new(REMOVE),
+                release: Script::new(RELEASE),
+            },
+            idle_ms: idle.as_millis() as u64,
+            absolute_ms: absolute.as_millis() as u64,
+            fresh_cap,
+            settled_cap: max_sessions.saturating_sub(fresh_cap).max(1),
+            reachable: AtomicBool::new(true),
+        })
+    }
+
+    /// Notes whether Redis answered, and turns its errors into ours.
+    fn checked<T>(&self, result: redis::RedisResult<T>) -> StoreResult<T> {
+        self.reachable.store(result.is_ok(), Ordering::Relaxed);
+        result.map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+
+    /// Appends ARGV 2..=10 (the record, the clock, the timeouts, the
+    /// member, the prefix) after the caller's keys and ARGV[1].
+    fn push_record(
+        &self,
+        call: &mut redis::ScriptInvocation<'_>,
+        record: &Record,
+        member: &StoreKey,
+    ) {
+        call.arg(record.data.as_ref())
+            .arg(record.created_ms)
+            .arg(record.owner.as_deref().unwrap_or(""))
+            .arg(record.version)
+            .arg(now_ms())
+            .arg(self.idle_ms)
+            .arg(self.absolute_ms)
+            .arg(member.to_string())
+            .arg(PREFIX);
+    }
+}
+
+fn token() -> String {
+    let mut bytes = [0u8; 16];
+    OsRng
+        .try_fill_bytes(&mut bytes)
+        .expect("the OS random number generator failed");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[rocket::async_trait]
+impl SessionStore for RedisStore {
+    async fn acquire(&self, key: &StoreKey) -> StoreResult<Option<(Record, Lease)>> {
+        let (fresh, settled) = tier_keys();
+        let lease_key = format!("{PREFIX}l:{key}");
+        let token = token();
+        let deadline = Instant::now() + LEASE_WAIT;
+        let mut pause = Duration::from_millis(2);
+        loop {
+            let mut conn = self.conn.clone();
+            let reply: Vec<String> = self.checked(
+                self.scripts
+                    .acquire
+                    .key(record_key(key))
+                    .key(&lease_key)
+                    .key(&fresh)
+                    .key(&settled)
+                    .arg(&token)
+                    .arg(LEASE_TTL.as_millis() as u64)
+                    .arg(now_ms())
+                    .arg(self.idle_ms)
+                    .arg(self.absolute_ms)
+                    .arg(key.to_string())
+                    .arg(PREFIX)
+                    .arg(self.settled_cap)
+                    .invoke_async(&mut conn)
+                    .await,
+            )?;
+            match reply.first().map(String::as_str) {
+                Some("ok") if reply.len() == 5 => {
+                    let bad = || StoreError::Unavailable("malformed session record".into());
+                    let record = Record {
+                        data: reply[1].as_str().into(),
+                        created_ms: reply[2].parse().map_err(|_| bad())?,
+                        owner: (!reply[3].is_empty()).then(|| reply[3].as_str().into()),
+                        version: reply[4].parse().map_err(|_| bad())?,
+                    };
+                    let lease = RedisLease {
+                        key: lease_key,
+                        token,
+                        conn: self.conn.clone(),
+                        released: false,
+                    };
+                    return Ok(Some((record, Lease::new(lease))));
+                }
+                Some("absent") => return Ok(None),
+                Some("busy") if Instant::now() < deadline => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                }
+                Some("busy") => return Err(StoreError::Busy),
+                _ => {
+                    return Err(StoreError::Unavailable(
+                        "unexpected reply to acquire".into(),
+                    ))
+                }
+            }
+        }
+    }
+
+    async fn release(&self, lease: Lease) {
+        let Some(mut lease) = lease.into_inner::<RedisLease>() else {
+            return;
+        };
+        lease.released = true;
+        let mut conn = self.conn.clone();
+        let result: redis::RedisResult<i64> = self
+            .scripts
+            .release
+            .key(&lease.key)
+            .arg(&lease.token)
+            .invoke_async(&mut conn)
+            .await;
+        // If this fails the lease expires by itself; nothing else to do.
+        let _ = self.checked(result);
+    }
+
+    async fn save(&self, key: &StoreKey, expected: Option<u64>, record: Record) -> StoreResult<()> {
+        let (fresh, settled) = tier_keys();
+        let mut call = self.scripts.save.prepare_invoke();
+        call.key(record_key(key))
+            .key(fresh)
+            .key(settled)
+            .arg(expected.map(|v| v.to_string()).unwrap_or_default());
+        self.push_record(&mut call, &record, key);
+        call.arg(self.fresh_cap).arg(self.settled_cap);
+        let mut conn = self.conn.clone();
+        let written: i64 = self.checked(call.invoke_async(&mut conn).await)?;
+        if written == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::Gone)
+        }
+    }
+
+    async fn rotate(
+        &self,
+        old: &StoreKey,
+        expected: u64,
+        new: &StoreKey,
+        record: Record,
+    ) -> StoreResult<()> {
+        let (fresh, settled) = tier_keys();
+        let mut call = self.scripts.rotate.prepare_invoke();
+        call.key(record_key(old))
+            .key(record_key(new))
+            .key(fresh)
+            .key(settled)
+            .arg(expected);
+        self.push_record(&mut call, &record, new);
+        call.arg(old.to_string()).arg(self.settled_cap);
+        let mut conn = self.conn.clone();
+        let written: i64 = self.checked(call.invoke_async(&mut conn).await)?;
+        if written == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::Gone)
+        }
+    }
+
+    async fn remove(&self, key: &StoreKey) -> StoreResult<()> {
+        let (fresh, settled) = tier_keys();
+        let mut conn = self.conn.clone();
+        let result: redis::RedisResult<i64> = self
+            .scripts
+            .remove
+            .key(record_key(key))
+            .key(fresh)
+            .key(settled)
+            .arg(key.to_string())
+            .arg(PREFIX)
+            .invoke_async(&mut conn)
+            .await;
+        self.checked(result).map(drop)
+    }
+
+    async fn sessions_of(&self, owner: &str) -> StoreResult<Vec<SessionInfo>> {
+        let index = format!("{PREFIX}u:{owner}");
+        let mut conn = self.conn.clone();
+        let members: Vec<String> = self.checked(conn.smembers(&index).await)?;
+        if members.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for member in &members {
+            pipe.cmd("HMGET")
+                .arg(format!("{PREFIX}s:{member}"))
+                .arg("c")
+                .arg("t");
+        }
+        let fields: Vec<(Option<u64>, Option<u64>)> =
+            self.checked(pipe.query_async(&mut conn).await)?;
+        let mut sessions = Vec::new();
+        let mut stale = Vec::new();
+        for (member, (created, seen)) in members.iter().zip(fields) {
+            match (parse_key(member), created) {
+                (Some(key), Some(created_ms)) => sessions.push(SessionInfo {
+                    key,
+                    created_ms,
+                    last_seen_ms: seen.unwrap_or(created_ms),
+                }),
+                _ => stale.push(member.clone()),
+            }
+        }
+        if !stale.is_empty() {
+            // Expired sessions leave their index entries behind; tidy them.
+            let _: redis::RedisResult<i64> = conn.srem(&index, stale).await;
+        }
+        sessions.sort_by_key(|s| (s.created_ms, s.key));
+        Ok(sessions)
+    }
+
+    async fn len(&self) -> StoreResult<u64> {
+        let mut conn = self.conn.clone();
+        let mut count = 0;
+        let mut cursor = 0u64;
+        loop {
+            let (next, keys): (u64, Vec<String>) = self.checked(
+                redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(format!("{PREFIX}s:*"))
+                    .arg("COUNT")
+                    .arg(1000)
+                    .query_async(&mut conn)
+                    .await,
+            )?;
+            count += keys.len() as u64;
+            if next == 0 {
+                return Ok(count);
+            }
+            cursor = next;
+        }
+    }
+
+    fn is_reachable(&self) -> bool {
+        self.reachable.load(Ordering::Relaxed)
+    }
+}

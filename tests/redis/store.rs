@@ -1,0 +1,103 @@
+//! The store contract and the bound, against a real Redis.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use memsess::session::store::now_ms;
+use memsess::session::{Record, RedisStore, SessionId, SessionStore, StoreError};
+
+use crate::conformance::{run_all, Settings};
+use crate::redis_server::RedisServer;
+
+fn store(url: &str, s: Settings) -> Arc<dyn SessionStore> {
+    Arc::new(RedisStore::new(url, s.max_sessions, s.idle, s.absolute).expect("a redis URL"))
+}
+
+#[rocket::async_test]
+async fn the_redis_store_keeps_the_store_contract() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    run_all(|s| {
+        let url = url.clone();
+        async move { store(&url, s) }
+    })
+    .await;
+}
+
+fn record() -> Record {
+    Record {
+        data: "{}".into(),
+        created_ms: now_ms(),
+        owner: None,
+        version: 1,
+    }
+}
+
+#[rocket::async_test]
+async fn a_flood_of_new_sessions_is_bounded_and_spares_sessions_in_use() {
+    let redis = RedisServer::start();
+    let settings = Settings {
+        max_sessions: 40,
+        ..crate::conformance::LONG
+    };
+    let store = store(&redis.url(), settings);
+    // A session whose client came back (it settles).
+    let kept = SessionId::generate().key();
+    store.save(&kept, None, record()).await.unwrap();
+    let (_, lease) = store.acquire(&kept).await.unwrap().unwrap();
+    store.release(lease).await;
+
+    for _ in 0..400 {
+        store
+            .save(&SessionId::generate().key(), None, record())
+            .await
+            .unwrap();
+    }
+    let live = store.len().await.unwrap();
+    assert!(
+        (1..=40).contains(&live),
+        "{live} sessions kept, bound is 40"
+    );
+    assert!(
+        store.acquire(&kept).await.unwrap().is_some(),
+        "the session in use survived the flood"
+    );
+}
+
+#[rocket::async_test]
+async fn an_outage_fails_fast_and_the_store_recovers_by_itself() {
+    let mut redis = RedisServer::start();
+    let store = store(&redis.url(), crate::conformance::LONG);
+    let key = SessionId::generate().key();
+    store.save(&key, None, record()).await.unwrap();
+    assert!(store.is_reachable());
+
+    redis.stop();
+    let started = std::time::Instant::now();
+    let down = store.acquire(&key).await;
+    assert!(matches!(down, Err(StoreError::Unavailable(_))), "{down:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "failed in {:?}",
+        started.elapsed()
+    );
+    assert!(!store.is_reachable());
+
+    redis.restart();
+    // The connection manager reconnects on its own; allow it a moment.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match store
+            .save(&SessionId::generate().key(), None, record())
+            .await
+        {
+            Ok(()) => break,
+            Err(e) if std::time::Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("the store did not recover: {e}"),
+        }
+    }
+    assert!(store.is_reachable());
+}
