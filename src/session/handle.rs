@@ -164,7 +164,7 @@ impl Session {
     }
 
     /// Loads the session stored under `id`, holding its lease until
-    /// [`release`](Self::release) or drop; a new session if there is none.
+    /// the response fairing gives it back (or the session is dropped); a new session if there is none.
     ///
     /// # Errors
     /// [`SessionError::Busy`] or [`SessionError::Unavailable`] from the store.

@@ -11,12 +11,12 @@
 //!   never come back, so it churns the fresh tier and cannot evict the
 //!   sessions of people who are using the site. Each tier evicts its least
 //!   recently used entry first.
-//! * **Leases** are [`KeyedLocks`]; **version checks** run inside moka's
+//! * **Leases** are `KeyedLocks` (one async mutex per key in use); **version checks** run inside moka's
 //!   per-key atomic `and_compute_with`, which every write and delete goes
 //!   through. Operations visit the fresh tier before the settled one, and a
 //!   move between tiers happens inside the fresh tier's per-key section,
 //!   so a delete can never miss an entry that is moving.
-//! * **The owner index** ([`OwnerIndex`]) maps a user to their sessions.
+//! * **The owner index** (`OwnerIndex`) maps a user to their sessions.
 //!   Owned sessions live only in the settled tier, whose eviction listener
 //!   drops an entry from the index when the session dies for any reason.
 

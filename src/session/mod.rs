@@ -35,7 +35,7 @@
 //!    which the next save moves it to; [`invalidate`](Session::invalidate)
 //!    deletes it at once.
 //! 4. **Respond.** The [`SessionFairing`] gives the lease back and writes
-//!    `Set-Cookie` by the table in [`fairing`](self::fairing): the id after
+//!    `Set-Cookie` by the table in [`fairing`]: the id after
 //!    a save of a new or rotated session, a removal after an invalidate,
 //!    nothing otherwise. Cookies are `HttpOnly`, `SameSite=Lax`, `Path=/`,
 //!    without `Domain` or expiry, and `Secure` when `session.secure` is on.
