@@ -14,6 +14,24 @@ use rocket::figment::Figment;
 use serde::Deserialize;
 
 /// Resolved session settings.
+///
+/// Made by [`from_figment`](Self::from_figment); the fairing keeps them in
+/// [`Sessions`](super::Sessions).
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use rocket::figment::Figment;
+/// use memsess::session::SessionConfig;
+///
+/// // With no `session` keys set, the release profile gets safe defaults.
+/// let figment = Figment::from(rocket::Config::release_default());
+/// let config = SessionConfig::from_figment(&figment).unwrap();
+/// assert!(config.secure);
+/// assert_eq!(config.cookie_name, "__Host-gsid");
+/// assert_eq!(config.idle_timeout, Duration::from_secs(1800));
+/// assert_eq!(config.store, "memory");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionConfig {
     /// The cookie that carries the session id.
@@ -43,6 +61,18 @@ struct Raw {
 }
 
 /// A configuration value the app cannot run with, and which key it is.
+///
+/// # Examples
+/// ```
+/// use rocket::figment::{providers::Serialized, Figment};
+/// use memsess::session::{config::ConfigError, SessionConfig};
+///
+/// let figment = Figment::from(rocket::Config::debug_default())
+///     .merge(Serialized::default("session.store", "memcache://localhost"));
+/// let error: ConfigError = SessionConfig::from_figment(&figment).unwrap_err();
+/// assert_eq!(error.key, "session.store");
+/// assert!(error.to_string().starts_with("invalid configuration `session.store`: "));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
     /// The full key, such as `session.idle_timeout`.

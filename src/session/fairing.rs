@@ -43,11 +43,51 @@ pub struct SessionFairing {
 
 impl SessionFairing {
     /// A fairing that builds the store `session.store` names.
+    ///
+    /// # Examples
+    /// ```
+    /// use memsess::session::{Session, SessionError, SessionFairing};
+    /// use rocket::local::blocking::Client;
+    /// # use rocket::config::{Config, LogLevel};
+    /// # let config = Config { log_level: LogLevel::Off, ..Config::debug_default() };
+    ///
+    /// #[rocket::get("/")]
+    /// async fn visit(session: Session) -> Result<(), SessionError> {
+    ///     session.save().await
+    /// }
+    ///
+    /// let rocket = rocket::custom(config).attach(SessionFairing::new());
+    /// let client = Client::tracked(rocket.mount("/", rocket::routes![visit])).unwrap();
+    /// // The saved new session comes back as the `gsid` cookie.
+    /// assert!(client.get("/").dispatch().cookies().get("gsid").is_some());
+    /// ```
     pub fn new() -> Self {
         SessionFairing::default()
     }
 
     /// A fairing over a store you made (a test double, your own backend).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::Arc;
+    /// use memsess::session::{MemoryStore, Session, SessionError, SessionFairing, SessionStore};
+    /// use rocket::local::asynchronous::Client;
+    /// # use std::time::Duration;
+    /// # use rocket::config::{Config, LogLevel};
+    /// # #[rocket::get("/")]
+    /// # async fn visit(session: Session) -> Result<(), SessionError> { session.save().await }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # let config = Config { log_level: LogLevel::Off, ..Config::debug_default() };
+    ///
+    /// # let (idle, absolute) = (Duration::from_secs(60), Duration::from_secs(600));
+    /// let store = Arc::new(MemoryStore::new(10, idle, absolute));
+    /// let rocket = rocket::custom(config).attach(SessionFairing::with_store(store.clone()));
+    /// let client = Client::tracked(rocket.mount("/", rocket::routes![visit])).await.unwrap();
+    ///
+    /// client.get("/").dispatch().await; // `visit` saves a new session
+    /// assert_eq!(store.len().await, Ok(1));
+    /// # });
+    /// ```
     pub fn with_store(store: Arc<dyn SessionStore>) -> Self {
         SessionFairing { store: Some(store) }
     }

@@ -15,6 +15,20 @@ use super::store::SessionStore;
 /// The session layer's managed state: the store and its settings. The
 /// fairing creates it at ignition; apps may read it (to list or count
 /// sessions) with `&State<Sessions>`.
+///
+/// # Examples
+/// ```
+/// use memsess::session::{SessionFairing, Sessions};
+/// use rocket::local::blocking::Client;
+/// # use rocket::config::{Config, LogLevel};
+/// # let config = Config { log_level: LogLevel::Off, ..Config::debug_default() };
+///
+/// let client = Client::tracked(rocket::custom(config).attach(SessionFairing::new())).unwrap();
+/// let sessions = client.rocket().state::<Sessions>().unwrap();
+/// assert_eq!(sessions.config.cookie_name, "gsid");
+/// assert_eq!(sessions.config.store, "memory");
+/// assert!(sessions.store.is_reachable());
+/// ```
 pub struct Sessions {
     /// Where sessions are kept.
     pub store: Arc<dyn SessionStore>,

@@ -13,6 +13,24 @@ use super::id::SessionId;
 use super::store::{now_ms, Lease, Record, SessionStore, StoreError};
 
 /// Why a session operation failed.
+///
+/// # Examples
+/// ```
+/// # use std::sync::Arc;
+/// # use memsess::session::{MemoryStore, Session, SessionError, SessionStore};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// # let store = Arc::new(MemoryStore::new(10,
+/// #     std::time::Duration::from_secs(60), std::time::Duration::from_secs(600)));
+/// let session = Session::new(store.clone());
+/// session.save().await.unwrap();
+///
+/// // Another request ends the session ("sign out everywhere") ...
+/// store.remove(&session.id().key()).await.unwrap();
+/// // ... so this request's save writes nothing, and its session starts over.
+/// assert_eq!(session.save().await, Err(SessionError::Gone));
+/// assert!(session.is_new());
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SessionError {
     /// The session was ended (logged out elsewhere, rotated, expired) while
@@ -57,6 +75,26 @@ impl From<StoreError> for SessionError {
 }
 
 /// One live session of the current owner, for an "active sessions" list.
+///
+/// [`Session::owner_sessions`] makes these.
+///
+/// # Examples
+/// ```
+/// # use std::sync::Arc;
+/// # use memsess::session::{MemoryStore, Session, SessionSummary};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// # let store = Arc::new(MemoryStore::new(10,
+/// #     std::time::Duration::from_secs(60), std::time::Duration::from_secs(600)));
+/// let session = Session::new(store);
+/// session.set_owner(Some("alice"));
+/// session.save().await.unwrap();
+///
+/// let list: Vec<SessionSummary> = session.owner_sessions().await.unwrap();
+/// assert_eq!(list.len(), 1);
+/// assert!(list[0].current);
+/// assert!(list[0].created_ms <= list[0].last_seen_ms);
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionSummary {
     /// When it began, in ms since the Unix epoch.
@@ -89,6 +127,20 @@ pub(crate) enum CookieAction {
 /// The guard holds the session's lease from the moment it loads the
 /// session until the response is ready, so requests on one session never
 /// interleave their reads and writes (see the [module docs](super)).
+///
+/// # Examples
+/// ```
+/// use std::sync::Arc;
+/// use memsess::session::{MemoryStore, Session};
+/// # use std::time::Duration;
+/// # let store = MemoryStore::new(10, Duration::from_secs(60), Duration::from_secs(600));
+///
+/// let session = Session::new(Arc::new(store));
+/// let shared = session.clone();
+/// shared.insert("theme", "dark").unwrap();
+/// assert_eq!(session.get::<String>("theme").as_deref(), Some("dark"));
+/// assert_eq!(session.id(), shared.id());
+/// ```
 #[derive(Clone)]
 pub struct Session {
     inner: Arc<Inner>,
@@ -235,6 +287,23 @@ impl Session {
 
     /// Whether this request began the session: there was no cookie, or its
     /// session was unknown, expired or ended. gmemsess's `is_new()`.
+    ///
+    /// # Examples
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use memsess::session::{MemoryStore, Session, SessionStore};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # let store = Arc::new(MemoryStore::new(10,
+    /// #     std::time::Duration::from_secs(60), std::time::Duration::from_secs(600)));
+    /// let session = Session::new(store.clone());
+    /// assert!(session.is_new());
+    /// session.save().await.unwrap();
+    /// assert!(session.is_new()); // still the request that began it
+    ///
+    /// let next_request = Session::load(store, session.id()).await.unwrap();
+    /// assert!(!next_request.is_new());
+    /// # });
+    /// ```
     pub fn is_new(&self) -> bool {
         self.state().is_new
     }
@@ -242,6 +311,17 @@ impl Session {
     /// The session id, as it will be in the cookie. gmemsess's `get_id()`.
     ///
     /// It is a secret: put it in a cookie, never in a page or a log.
+    ///
+    /// # Examples
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use memsess::session::{MemoryStore, Session};
+    /// # let session = Session::new(Arc::new(MemoryStore::new(10,
+    /// #     std::time::Duration::from_secs(60), std::time::Duration::from_secs(600))));
+    /// let id = session.id();
+    /// assert_eq!(id.to_string().len(), 32);
+    /// assert_eq!(session.id(), id); // stable until `cycle_id` or `invalidate`
+    /// ```
     pub fn id(&self) -> SessionId {
         self.state().id
     }
@@ -268,6 +348,22 @@ impl Session {
     ///
     /// # Errors
     /// [`SessionError::Serialize`] if `value` has no JSON form.
+    ///
+    /// # Examples
+    /// ```
+    /// # use std::collections::BTreeMap;
+    /// # use memsess::session::SessionError;
+    /// # use std::sync::Arc;
+    /// # use memsess::session::{MemoryStore, Session};
+    /// # let session = Session::new(Arc::new(MemoryStore::new(10,
+    /// #     std::time::Duration::from_secs(60), std::time::Duration::from_secs(600))));
+    /// session.insert("cart", vec![3, 1]).unwrap();
+    /// assert_eq!(session.get::<Vec<u32>>("cart"), Some(vec![3, 1]));
+    ///
+    /// // JSON object keys are strings, so a map keyed by pairs is refused.
+    /// let by_pair = BTreeMap::from([((1, 2), "x")]);
+    /// assert!(matches!(session.insert("bad", by_pair), Err(SessionError::Serialize(_))));
+    /// ```
     pub fn insert<T: Serialize>(&self, key: &str, value: T) -> Result<(), SessionError> {
         let value =
             serde_json::to_value(value).map_err(|e| SessionError::Serialize(e.to_string()))?;
@@ -311,6 +407,17 @@ impl Session {
 
     /// The user this session belongs to, if [`set_owner`](Self::set_owner)
     /// named one.
+    ///
+    /// # Examples
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use memsess::session::{MemoryStore, Session};
+    /// # let session = Session::new(Arc::new(MemoryStore::new(10,
+    /// #     std::time::Duration::from_secs(60), std::time::Duration::from_secs(600))));
+    /// assert_eq!(session.owner(), None);
+    /// session.set_owner(Some("alice"));
+    /// assert_eq!(session.owner().as_deref(), Some("alice"));
+    /// ```
     pub fn owner(&self) -> Option<String> {
         self.state().owner.clone()
     }
@@ -319,6 +426,24 @@ impl Session {
     /// [`owner_sessions`](Self::owner_sessions) and
     /// [`end_other_sessions`](Self::end_other_sessions) find it. Stored by
     /// the next [`save`](Self::save).
+    ///
+    /// # Examples
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use memsess::session::{MemoryStore, Session, SessionStore};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # let store = Arc::new(MemoryStore::new(10,
+    /// #     std::time::Duration::from_secs(60), std::time::Duration::from_secs(600)));
+    /// let session = Session::new(store.clone());
+    /// session.set_owner(Some("alice"));
+    /// assert!(store.sessions_of("alice").await.unwrap().is_empty());
+    /// session.save().await.unwrap();
+    /// assert_eq!(store.sessions_of("alice").await.unwrap().len(), 1);
+    ///
+    /// session.set_owner(None); // at logout
+    /// assert_eq!(session.owner(), None);
+    /// # });
+    /// ```
     pub fn set_owner(&self, owner: Option<&str>) {
         self.state().owner = owner.map(String::from);
     }
@@ -409,6 +534,26 @@ impl Session {
     /// # Errors
     /// [`SessionError::Unavailable`] if the store cannot be reached; the
     /// session is then still alive.
+    ///
+    /// # Examples
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use memsess::session::{MemoryStore, Session, SessionStore};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # let store = Arc::new(MemoryStore::new(10,
+    /// #     std::time::Duration::from_secs(60), std::time::Duration::from_secs(600)));
+    /// let session = Session::new(store.clone());
+    /// session.insert("user", "alice").unwrap();
+    /// session.save().await.unwrap();
+    /// let old_id = session.id();
+    ///
+    /// session.invalidate().await.unwrap();
+    /// assert_eq!(store.len().await, Ok(0));
+    /// assert!(session.is_new());
+    /// assert_ne!(session.id(), old_id);
+    /// assert_eq!(session.get::<String>("user"), None);
+    /// # });
+    /// ```
     pub async fn invalidate(&self) -> Result<(), SessionError> {
         let _writing = self.inner.writes.lock().await;
         let stored = self.state().stored;
@@ -424,6 +569,25 @@ impl Session {
     ///
     /// # Errors
     /// [`SessionError::Unavailable`] if the store cannot be reached.
+    ///
+    /// # Examples
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use memsess::session::{MemoryStore, Session, SessionStore};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # let store = Arc::new(MemoryStore::new(10,
+    /// #     std::time::Duration::from_secs(60), std::time::Duration::from_secs(600)));
+    /// let (laptop, phone) = (Session::new(store.clone()), Session::new(store));
+    /// for session in [&laptop, &phone] {
+    ///     session.set_owner(Some("alice"));
+    ///     session.save().await.unwrap(); // the store knows only saved sessions
+    /// }
+    ///
+    /// let list = phone.owner_sessions().await.unwrap();
+    /// assert_eq!(list.len(), 2);
+    /// assert_eq!(list.iter().filter(|s| s.current).count(), 1);
+    /// # });
+    /// ```
     pub async fn owner_sessions(&self) -> Result<Vec<SessionSummary>, SessionError> {
         let (owner, current) = {
             let state = self.state();
@@ -450,6 +614,27 @@ impl Session {
     ///
     /// # Errors
     /// [`SessionError::Unavailable`] if the store cannot be reached.
+    ///
+    /// # Examples
+    /// ```
+    /// # use memsess::session::SessionError;
+    /// # use std::sync::Arc;
+    /// # use memsess::session::{MemoryStore, Session, SessionStore};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # let store = Arc::new(MemoryStore::new(10,
+    /// #     std::time::Duration::from_secs(60), std::time::Duration::from_secs(600)));
+    /// let (laptop, phone) = (Session::new(store.clone()), Session::new(store.clone()));
+    /// for session in [&laptop, &phone] {
+    ///     session.set_owner(Some("alice"));
+    ///     session.save().await.unwrap();
+    /// }
+    ///
+    /// assert_eq!(laptop.end_other_sessions().await, Ok(1));
+    /// assert_eq!(store.len().await, Ok(1));
+    /// // A request still running on the phone cannot bring it back.
+    /// assert_eq!(phone.save().await, Err(SessionError::Gone));
+    /// # });
+    /// ```
     pub async fn end_other_sessions(&self) -> Result<usize, SessionError> {
         let (owner, current) = {
             let state = self.state();

@@ -22,6 +22,13 @@ use sha2::{Digest, Sha256};
 /// Random bytes in an id: 192 bits, well past the 128 that OWASP asks for.
 const ID_BYTES: usize = 24;
 /// Length of an id's text: 24 bytes are exactly 32 base64 characters.
+///
+/// # Examples
+/// ```
+/// use memsess::session::{id::ID_LEN, SessionId};
+///
+/// assert_eq!(SessionId::generate().to_string().len(), ID_LEN);
+/// ```
 pub const ID_LEN: usize = 32;
 
 /// A session id: 192 random bits, shown as 32 URL-safe characters.
@@ -49,6 +56,16 @@ impl SessionId {
     /// # Panics
     /// Only if the operating system cannot provide randomness at all, in
     /// which case no id would be safe to hand out.
+    ///
+    /// # Examples
+    /// ```
+    /// use memsess::session::SessionId;
+    ///
+    /// let (a, b) = (SessionId::generate(), SessionId::generate());
+    /// assert_ne!(a, b);
+    /// // Debug output never shows the secret.
+    /// assert_eq!(format!("{a:?}"), "SessionId(..)");
+    /// ```
     pub fn generate() -> Self {
         let mut bytes = [0u8; ID_BYTES];
         OsRng
@@ -95,6 +112,17 @@ impl fmt::Debug for SessionId {
 }
 
 /// Why a piece of text is not a session id.
+///
+/// # Examples
+/// ```
+/// use memsess::session::{id::InvalidId, SessionId};
+///
+/// assert_eq!("gsid=abc".parse::<SessionId>(), Err(InvalidId));
+/// assert_eq!(
+///     InvalidId.to_string(),
+///     "not a session id: expected 32 base64url characters"
+/// );
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("not a session id: expected {ID_LEN} base64url characters")]
 pub struct InvalidId;
@@ -117,6 +145,22 @@ impl FromStr for SessionId {
 }
 
 /// The store key of a session: 128 bits of SHA-256 of its id.
+///
+/// Stores keep sessions under this key, never under the id, so a dump of
+/// the store or a log of its keys gives nobody a cookie to use. It shows
+/// as 32 lowercase hex digits.
+///
+/// # Examples
+/// ```
+/// use memsess::session::{SessionId, StoreKey};
+///
+/// let key: StoreKey = SessionId::generate().key();
+/// assert_eq!(key.to_string().len(), 32);
+///
+/// let key = StoreKey([0xab; 16]);
+/// assert_eq!(key.to_string(), "ab".repeat(16));
+/// assert_eq!(format!("{key:?}"), format!("StoreKey({key})"));
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct StoreKey(pub [u8; 16]);
 

@@ -59,6 +59,27 @@ impl Entry {
 type Tier = Cache<StoreKey, Arc<Entry>>;
 
 /// The in-process [`SessionStore`].
+///
+/// The fairing builds one when `session.store` is `"memory"` (the
+/// default). Sessions live as long as the process: for several instances
+/// behind a load balancer, use a shared store.
+///
+/// # Examples
+/// ```
+/// use std::{sync::Arc, time::Duration};
+/// use memsess::session::{MemoryStore, Session, SessionStore};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+///
+/// let (idle, absolute) = (Duration::from_secs(1800), Duration::from_secs(43200));
+/// let store = Arc::new(MemoryStore::new(1000, idle, absolute));
+/// let session = Session::new(store.clone());
+/// session.insert("counter", 1).unwrap();
+/// session.save().await.unwrap();
+///
+/// let again = Session::load(store, session.id()).await.unwrap();
+/// assert_eq!(again.get::<u32>("counter"), Some(1));
+/// # });
+/// ```
 pub struct MemoryStore {
     fresh: Tier,
     settled: Tier,
@@ -141,10 +162,12 @@ impl MemoryStore {
     /// # Examples
     /// ```
     /// use std::time::Duration;
-    /// use memsess::session::MemoryStore;
+    /// use memsess::session::{MemoryStore, SessionStore};
     ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
     /// let store = MemoryStore::new(1000, Duration::from_secs(1800), Duration::from_secs(43200));
-    /// # let _ = store;
+    /// assert_eq!(store.len().await, Ok(0));
+    /// # });
     /// ```
     pub fn new(max_sessions: u64, idle: Duration, absolute: Duration) -> Self {
         let timeouts = Timeouts {

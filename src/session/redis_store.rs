@@ -157,6 +157,23 @@ return 0
 ";
 
 /// The [`SessionStore`] over Redis.
+///
+/// Setting `session.store` to a `redis://` URL makes the fairing build one;
+/// build it yourself to hand it to
+/// [`SessionFairing::with_store`](super::SessionFairing::with_store).
+///
+/// # Examples
+/// ```no_run
+/// use std::{sync::Arc, time::Duration};
+/// use memsess::session::{RedisStore, SessionFairing};
+///
+/// #[rocket::launch]
+/// fn rocket() -> _ {
+///     let (idle, absolute) = (Duration::from_secs(1800), Duration::from_secs(43200));
+///     let store = RedisStore::new("redis://127.0.0.1/", 100_000, idle, absolute).unwrap();
+///     rocket::build().attach(SessionFairing::with_store(Arc::new(store)))
+/// }
+/// ```
 pub struct RedisStore {
     conn: ConnectionManager,
     scripts: Scripts,
@@ -230,6 +247,24 @@ impl RedisStore {
     ///
     /// # Errors
     /// If `url` is not a Redis URL.
+    ///
+    /// # Panics
+    /// If called outside a Tokio runtime (the connection manager starts a
+    /// background task). Rocket's fairings and handlers always run in one.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use memsess::session::{RedisStore, SessionStore};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    ///
+    /// let (idle, absolute) = (Duration::from_secs(1800), Duration::from_secs(43200));
+    /// // No Redis needs to run here: nothing connects until the first use.
+    /// let store = RedisStore::new("redis://127.0.0.1:6379/0", 100_000, idle, absolute).unwrap();
+    /// assert!(store.is_reachable());
+    /// assert!(RedisStore::new("memcache://127.0.0.1", 100_000, idle, absolute).is_err());
+    /// # });
+    /// ```
     pub fn new(
         url: &str,
         max_sessions: u64,

@@ -28,6 +28,26 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::id::StoreKey;
 
 /// What a store holds for one session.
+///
+/// # Examples
+/// ```
+/// use memsess::session::{store::now_ms, MemoryStore, Record, SessionId, SessionStore};
+/// # use std::time::Duration;
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// # let store = MemoryStore::new(10, Duration::from_secs(60), Duration::from_secs(600));
+/// let record = Record {
+///     data: r#"{"counter":1}"#.into(),
+///     created_ms: now_ms(),
+///     owner: None,
+///     version: 1,
+/// };
+/// let key = SessionId::generate().key();
+/// store.save(&key, None, record.clone()).await.unwrap();
+///
+/// let (loaded, _lease) = store.acquire(&key).await.unwrap().unwrap();
+/// assert_eq!(loaded, record);
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     /// The session's values, as one serialized JSON object.
@@ -43,6 +63,24 @@ pub struct Record {
 }
 
 /// One live session of a user, as listed by [`SessionStore::sessions_of`].
+///
+/// # Examples
+/// ```
+/// use memsess::session::{store::now_ms, MemoryStore, Record, SessionId, SessionStore};
+/// # use std::time::Duration;
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// # let store = MemoryStore::new(10, Duration::from_secs(60), Duration::from_secs(600));
+/// let key = SessionId::generate().key();
+/// let created_ms = now_ms();
+/// let record = Record { data: "{}".into(), created_ms, owner: Some("alice".into()), version: 1 };
+/// store.save(&key, None, record).await.unwrap();
+///
+/// let sessions = store.sessions_of("alice").await.unwrap();
+/// assert_eq!(sessions.len(), 1);
+/// assert_eq!((sessions[0].key, sessions[0].created_ms), (key, created_ms));
+/// assert!(sessions[0].last_seen_ms >= created_ms);
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionInfo {
     /// The session's store key (not its id, which the store never knows).
@@ -54,6 +92,24 @@ pub struct SessionInfo {
 }
 
 /// Why a store operation failed.
+///
+/// # Examples
+/// ```
+/// use memsess::session::{store::now_ms, MemoryStore, Record, SessionId, SessionStore, StoreError};
+/// # use std::time::Duration;
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// # let store = MemoryStore::new(10, Duration::from_secs(60), Duration::from_secs(600));
+/// # let record = |version| Record {
+/// #     data: "{}".into(), created_ms: now_ms(), owner: None, version };
+/// let key = SessionId::generate().key();
+/// store.save(&key, None, record(1)).await.unwrap();
+/// store.remove(&key).await.unwrap();
+///
+/// // A late write that expected version 1 finds the record gone.
+/// assert_eq!(store.save(&key, Some(1), record(2)).await, Err(StoreError::Gone));
+/// assert_eq!(StoreError::Gone.to_string(), "the session ended while this request was running");
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
     /// The record is not the one the write expected: it was deleted
@@ -70,6 +126,18 @@ pub enum StoreError {
 }
 
 /// The result type of store operations.
+///
+/// # Examples
+/// ```
+/// use memsess::session::store::StoreResult;
+/// use memsess::session::StoreError;
+///
+/// fn reachable(up: bool) -> StoreResult<()> {
+///     if up { Ok(()) } else { Err(StoreError::Unavailable("connection refused".into())) }
+/// }
+/// assert!(reachable(true).is_ok());
+/// assert!(matches!(reachable(false), Err(StoreError::Unavailable(_))));
+/// ```
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Proof that a request holds a session's lease.
@@ -77,15 +145,43 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Each store puts its own handle inside. Dropping a `Lease` must give the
 /// lease back (or let it expire soon, for a shared store), so that a request
 /// that is cancelled midway never locks its session out.
+///
+/// # Examples
+/// ```
+/// use memsess::session::Lease;
+///
+/// // A store wraps whatever proves it holds the lease ...
+/// let lease = Lease::new(String::from("token-42"));
+/// assert_eq!(format!("{lease:?}"), "Lease(..)");
+/// // ... and gets it back when the lease is released.
+/// assert_eq!(lease.into_inner::<String>().as_deref(), Some("token-42"));
+/// ```
 pub struct Lease(Box<dyn Any + Send + Sync>);
 
 impl Lease {
     /// Wraps a store's own lease handle.
+    ///
+    /// # Examples
+    /// ```
+    /// use memsess::session::Lease;
+    ///
+    /// let lease = Lease::new(7_u64);
+    /// assert_eq!(lease.into_inner::<u64>(), Some(7));
+    /// ```
     pub fn new<T: Any + Send + Sync>(handle: T) -> Self {
         Lease(Box::new(handle))
     }
 
     /// The store's handle back, if it is of type `T`.
+    ///
+    /// # Examples
+    /// ```
+    /// use memsess::session::Lease;
+    ///
+    /// assert_eq!(Lease::new(7_u64).into_inner::<u64>(), Some(7));
+    /// // A handle of another type (another store's lease) gives `None`.
+    /// assert_eq!(Lease::new(7_u64).into_inner::<u32>(), None);
+    /// ```
     pub fn into_inner<T: Any>(self) -> Option<T> {
         self.0.downcast::<T>().ok().map(|b| *b)
     }
@@ -99,6 +195,27 @@ impl std::fmt::Debug for Lease {
 
 /// A place to keep sessions. See the module docs for the concurrency
 /// contract every implementation keeps.
+///
+/// [`Session`](super::Session) and the fairing use a store only through
+/// `Arc<dyn SessionStore>`, so any implementation can stand in for
+/// [`MemoryStore`](super::MemoryStore) or `RedisStore`.
+///
+/// # Examples
+/// ```
+/// use std::sync::Arc;
+/// use memsess::session::{MemoryStore, Session, SessionStore};
+/// # use std::time::Duration;
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let store: Arc<dyn SessionStore> =
+///     Arc::new(MemoryStore::new(10, Duration::from_secs(60), Duration::from_secs(600)));
+/// assert!(store.is_empty().await.unwrap());
+///
+/// let session = Session::new(store.clone());
+/// session.save().await.unwrap();
+/// assert_eq!(store.len().await, Ok(1));
+/// assert!(store.acquire(&session.id().key()).await.unwrap().is_some());
+/// # });
+/// ```
 #[rocket::async_trait]
 pub trait SessionStore: Send + Sync + 'static {
     /// Takes `key`'s lease and loads its record, restarting its idle clock.
@@ -109,9 +226,44 @@ pub trait SessionStore: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError::Busy`] if the lease stays taken too long;
     /// [`StoreError::Unavailable`] if the store cannot be reached.
+    ///
+    /// # Examples
+    /// ```
+    /// # use std::time::Duration;
+    /// # use memsess::session::{store::now_ms, MemoryStore, Record, SessionId, SessionStore};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # let store = MemoryStore::new(10, Duration::from_secs(60), Duration::from_secs(600));
+    /// # let record = |version| Record {
+    /// #     data: "{}".into(), created_ms: now_ms(), owner: None, version };
+    /// let key = SessionId::generate().key();
+    /// assert!(store.acquire(&key).await.unwrap().is_none());
+    ///
+    /// store.save(&key, None, record(1)).await.unwrap();
+    /// let (loaded, lease) = store.acquire(&key).await.unwrap().unwrap();
+    /// assert_eq!(loaded.version, 1);
+    /// store.release(lease).await;
+    /// # });
+    /// ```
     async fn acquire(&self, key: &StoreKey) -> StoreResult<Option<(Record, Lease)>>;
 
     /// Gives a lease back. Dropping it does the same, later for some stores.
+    ///
+    /// # Examples
+    /// ```
+    /// # use std::time::Duration;
+    /// # use memsess::session::{store::now_ms, MemoryStore, Record, SessionId, SessionStore};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # let store = MemoryStore::new(10, Duration::from_secs(60), Duration::from_secs(600));
+    /// # let record = |version| Record {
+    /// #     data: "{}".into(), created_ms: now_ms(), owner: None, version };
+    /// # let key = SessionId::generate().key();
+    /// # store.save(&key, None, record(1)).await.unwrap();
+    /// let (_, lease) = store.acquire(&key).await.unwrap().unwrap();
+    /// store.release(lease).await;
+    /// // The next request on the session gets it without waiting.
+    /// assert!(store.acquire(&key).await.unwrap().is_some());
+    /// # });
+    /// ```
     async fn release(&self, lease: Lease) {
         drop(lease);
     }
@@ -122,6 +274,25 @@ pub trait SessionStore: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError::Gone`] if the stored record is not the expected one;
     /// [`StoreError::Unavailable`] if the store cannot be reached.
+    ///
+    /// # Examples
+    /// ```
+    /// # use memsess::session::StoreError;
+    /// # use std::time::Duration;
+    /// # use memsess::session::{store::now_ms, MemoryStore, Record, SessionId, SessionStore};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # let store = MemoryStore::new(10, Duration::from_secs(60), Duration::from_secs(600));
+    /// # let record = |version| Record {
+    /// #     data: "{}".into(), created_ms: now_ms(), owner: None, version };
+    /// let key = SessionId::generate().key();
+    /// store.save(&key, None, record(1)).await.unwrap();
+    /// store.save(&key, Some(1), record(2)).await.unwrap();
+    ///
+    /// // Two writes that loaded version 1: only the first one lands.
+    /// assert_eq!(store.save(&key, Some(1), record(2)).await, Err(StoreError::Gone));
+    /// assert_eq!(store.save(&key, None, record(1)).await, Err(StoreError::Gone));
+    /// # });
+    /// ```
     async fn save(&self, key: &StoreKey, expected: Option<u64>, record: Record) -> StoreResult<()>;
 
     /// Moves a session to a new key in one step: deletes `old` if it is at
@@ -129,6 +300,23 @@ pub trait SessionStore: Send + Sync + 'static {
     ///
     /// # Errors
     /// As [`save`](Self::save); on error neither key changes.
+    ///
+    /// # Examples
+    /// ```
+    /// # use std::time::Duration;
+    /// # use memsess::session::{store::now_ms, MemoryStore, Record, SessionId, SessionStore};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # let store = MemoryStore::new(10, Duration::from_secs(60), Duration::from_secs(600));
+    /// # let record = |version| Record {
+    /// #     data: "{}".into(), created_ms: now_ms(), owner: None, version };
+    /// let (old, new) = (SessionId::generate().key(), SessionId::generate().key());
+    /// store.save(&old, None, record(1)).await.unwrap();
+    ///
+    /// store.rotate(&old, 1, &new, record(2)).await.unwrap();
+    /// assert!(store.acquire(&old).await.unwrap().is_none());
+    /// assert_eq!(store.acquire(&new).await.unwrap().unwrap().0.version, 2);
+    /// # });
+    /// ```
     async fn rotate(
         &self,
         old: &StoreKey,
@@ -142,6 +330,24 @@ pub trait SessionStore: Send + Sync + 'static {
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] if the store cannot be reached.
+    ///
+    /// # Examples
+    /// ```
+    /// # use memsess::session::StoreError;
+    /// # use std::time::Duration;
+    /// # use memsess::session::{store::now_ms, MemoryStore, Record, SessionId, SessionStore};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # let store = MemoryStore::new(10, Duration::from_secs(60), Duration::from_secs(600));
+    /// # let record = |version| Record {
+    /// #     data: "{}".into(), created_ms: now_ms(), owner: None, version };
+    /// let key = SessionId::generate().key();
+    /// store.save(&key, None, record(1)).await.unwrap();
+    ///
+    /// store.remove(&key).await.unwrap();
+    /// assert!(store.acquire(&key).await.unwrap().is_none());
+    /// assert_eq!(store.save(&key, Some(1), record(2)).await, Err(StoreError::Gone));
+    /// # });
+    /// ```
     async fn remove(&self, key: &StoreKey) -> StoreResult<()>;
 
     /// The live sessions whose record names `owner`, oldest first. Listing
@@ -149,25 +355,93 @@ pub trait SessionStore: Send + Sync + 'static {
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] if the store cannot be reached.
+    ///
+    /// # Examples
+    /// ```
+    /// # use std::time::Duration;
+    /// # use memsess::session::{store::now_ms, MemoryStore, Record, SessionId, SessionStore};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # let store = MemoryStore::new(10, Duration::from_secs(60), Duration::from_secs(600));
+    /// # let record = |version| Record {
+    /// #     data: "{}".into(), created_ms: now_ms(), owner: None, version };
+    /// let key = SessionId::generate().key();
+    /// let owned = Record { owner: Some("alice".into()), ..record(1) };
+    /// store.save(&key, None, owned).await.unwrap();
+    /// store.save(&SessionId::generate().key(), None, record(1)).await.unwrap();
+    ///
+    /// let alices = store.sessions_of("alice").await.unwrap();
+    /// assert_eq!(alices.iter().map(|s| s.key).collect::<Vec<_>>(), [key]);
+    /// assert!(store.sessions_of("bob").await.unwrap().is_empty());
+    /// # });
+    /// ```
     async fn sessions_of(&self, owner: &str) -> StoreResult<Vec<SessionInfo>>;
 
     /// How many sessions the store holds, for tests and monitoring; a store
     /// may count expired sessions it has not cleared yet.
+    ///
+    /// # Examples
+    /// ```
+    /// # use std::time::Duration;
+    /// # use memsess::session::{store::now_ms, MemoryStore, Record, SessionId, SessionStore};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # let store = MemoryStore::new(10, Duration::from_secs(60), Duration::from_secs(600));
+    /// # let record = |version| Record {
+    /// #     data: "{}".into(), created_ms: now_ms(), owner: None, version };
+    /// assert_eq!(store.len().await, Ok(0));
+    /// store.save(&SessionId::generate().key(), None, record(1)).await.unwrap();
+    /// assert_eq!(store.len().await, Ok(1));
+    /// # });
+    /// ```
     async fn len(&self) -> StoreResult<u64>;
 
     /// Whether the store answered its last operation, as far as this
     /// process knows, without asking it again (for health reports).
+    ///
+    /// The default is `true`, for stores that live in the process.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use memsess::session::{MemoryStore, SessionStore};
+    ///
+    /// let store = MemoryStore::new(10, Duration::from_secs(60), Duration::from_secs(600));
+    /// assert!(store.is_reachable());
+    /// ```
     fn is_reachable(&self) -> bool {
         true
     }
 
     /// Whether the store holds no session at all.
+    ///
+    /// # Examples
+    /// ```
+    /// # use std::time::Duration;
+    /// # use memsess::session::{store::now_ms, MemoryStore, Record, SessionId, SessionStore};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # let store = MemoryStore::new(10, Duration::from_secs(60), Duration::from_secs(600));
+    /// # let record = |version| Record {
+    /// #     data: "{}".into(), created_ms: now_ms(), owner: None, version };
+    /// assert_eq!(store.is_empty().await, Ok(true));
+    /// store.save(&SessionId::generate().key(), None, record(1)).await.unwrap();
+    /// assert_eq!(store.is_empty().await, Ok(false));
+    /// # });
+    /// ```
     async fn is_empty(&self) -> StoreResult<bool> {
         Ok(self.len().await? == 0)
     }
 }
 
 /// Milliseconds since the Unix epoch, the clock all records use.
+///
+/// # Examples
+/// ```
+/// use std::time::{SystemTime, UNIX_EPOCH};
+/// use memsess::session::store::now_ms;
+///
+/// let before = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+/// let now = now_ms();
+/// assert!(now >= before && now - before < 60_000);
+/// ```
 pub fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
