@@ -47,7 +47,12 @@ pub const ID_LEN: usize = 32;
 /// assert!("not-an-id".parse::<SessionId>().is_err());
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct SessionId([u8; ID_BYTES]);
+pub struct SessionId {
+    bytes: [u8; ID_BYTES],
+    // Derived once: every request needs it, and SHA-256 is the costliest
+    // step of handling an id.
+    key: StoreKey,
+}
 
 impl SessionId {
     /// A fresh id from the operating system's cryptographically secure
@@ -71,7 +76,17 @@ impl SessionId {
         OsRng
             .try_fill_bytes(&mut bytes)
             .expect("the OS random number generator failed");
-        SessionId(bytes)
+        SessionId::from_bytes(bytes)
+    }
+
+    fn from_bytes(bytes: [u8; ID_BYTES]) -> Self {
+        let digest = Sha256::digest(bytes);
+        let mut key = [0u8; 16];
+        key.copy_from_slice(&digest[..16]);
+        SessionId {
+            bytes,
+            key: StoreKey(key),
+        }
     }
 
     /// The key under which a store keeps this session: a hash, never the id.
@@ -86,10 +101,7 @@ impl SessionId {
     /// assert!(!id.key().to_string().contains(&id.to_string()));
     /// ```
     pub fn key(&self) -> StoreKey {
-        let digest = Sha256::digest(self.0);
-        let mut key = [0u8; 16];
-        key.copy_from_slice(&digest[..16]);
-        StoreKey(key)
+        self.key
     }
 }
 
@@ -97,7 +109,7 @@ impl fmt::Display for SessionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut buf = [0u8; ID_LEN];
         let n = URL_SAFE_NO_PAD
-            .encode_slice(self.0, &mut buf)
+            .encode_slice(self.bytes, &mut buf)
             .map_err(|_| fmt::Error)?;
         // base64 output is ASCII, so this never fails.
         f.write_str(std::str::from_utf8(&buf[..n]).map_err(|_| fmt::Error)?)
@@ -138,7 +150,7 @@ impl FromStr for SessionId {
         match URL_SAFE_NO_PAD.decode_slice(s, &mut bytes) {
             // 32 characters carry exactly 192 bits, so no character has stray
             // low bits and every id has exactly one spelling.
-            Ok(ID_BYTES) => Ok(SessionId(bytes)),
+            Ok(ID_BYTES) => Ok(SessionId::from_bytes(bytes)),
             _ => Err(InvalidId),
         }
     }
@@ -161,8 +173,47 @@ impl FromStr for SessionId {
 /// assert_eq!(key.to_string(), "ab".repeat(16));
 /// assert_eq!(format!("{key:?}"), format!("StoreKey({key})"));
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct StoreKey(pub [u8; 16]);
+
+/// A key is already a uniform hash, so its first 8 bytes are its hash:
+/// maps keyed by it skip hashing it again (see [`KeyHasher`]).
+impl std::hash::Hash for StoreKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&self.0[..8]);
+        state.write_u64(u64::from_le_bytes(first));
+    }
+}
+
+/// The hasher for maps keyed by [`StoreKey`]: it passes the key's own
+/// 64 bits through. Keys are SHA-256 outputs, so keys that collide in a
+/// table cost a search each to find; and the store's tables hold only keys
+/// of ids the server issued (the lease table sees others, but only while
+/// their requests are in flight).
+#[derive(Default, Clone, Copy)]
+pub struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+
+    /// Only `write_u64` is used for keys; anything else is folded in
+    /// (FNV-1a) so the hasher stays correct for any input.
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// Builds [`KeyHasher`]s, for `HashMap::with_hasher` and moka.
+pub type KeyHashBuilder = std::hash::BuildHasherDefault<KeyHasher>;
 
 impl fmt::Display for StoreKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -11,9 +11,10 @@ use std::time::Duration;
 
 use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
-use super::id::StoreKey;
+use super::id::{KeyHashBuilder, StoreKey};
 
-type Table = Mutex<HashMap<StoreKey, Arc<AsyncMutex<()>>>>;
+type Map = HashMap<StoreKey, Arc<AsyncMutex<()>>, KeyHashBuilder>;
+type Table = Mutex<Map>;
 
 /// A table of per-key async mutexes.
 #[derive(Default)]
@@ -56,7 +57,7 @@ impl KeyedLocks {
     }
 }
 
-fn lock_table(table: &Table) -> std::sync::MutexGuard<'_, HashMap<StoreKey, Arc<AsyncMutex<()>>>> {
+fn lock_table(table: &Table) -> std::sync::MutexGuard<'_, Map> {
     // The table is consistent after every statement, so a panic elsewhere
     // while it was locked leaves nothing half-done.
     table.lock().unwrap_or_else(PoisonError::into_inner)

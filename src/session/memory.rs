@@ -1,8 +1,20 @@
 //! The embedded store: sessions in moka caches inside the process.
 //!
-//! * **Expiry** is per entry (moka's [`Expiry`]): an entry lives for the idle
-//!   timeout after its last load or write, but never past its absolute
-//!   deadline (`created + absolute timeout`), so both timeouts hold at once.
+//! Each session is a *slot*: its record behind a small mutex, with a
+//! `removed` flag. The caches only index slots; the flag is the truth.
+//!
+//! * **Writes in place, fenced by version**: a save finds the slot, locks
+//!   it, and replaces the record only if the version is the one the request
+//!   loaded and the slot is not removed. Ending a session sets the flag
+//!   under the same lock before it leaves the caches, so a late save from a
+//!   request that was still running fails with [`StoreError::Gone`]: a
+//!   removed slot never comes back, and there is no check-then-write race.
+//! * **Leases** are `KeyedLocks`: one async mutex per key in use, held by
+//!   the request from load to response; idle sessions cost nothing there.
+//! * **Expiry**: moka's time-to-idle ends a session not loaded for
+//!   `idle_timeout` (each load restarts it); the absolute deadline
+//!   (`created + absolute_timeout`) is checked on every load, which ends
+//!   the session once it is passed, however busy.
 //! * **Bound, and floods**: sessions live in two tiers, together at most
 //!   `max_sessions`. Every new session starts in the *fresh* tier (a
 //!   quarter of the bound); it moves to the *settled* tier when its client
@@ -10,28 +22,20 @@
 //!   flood of cookie-less requests makes only one-request sessions, which
 //!   never come back, so it churns the fresh tier and cannot evict the
 //!   sessions of people who are using the site. Each tier evicts its least
-//!   recently used entry first.
-//! * **Leases** are `KeyedLocks` (one async mutex per key in use); **version checks** run inside moka's
-//!   per-key atomic `and_compute_with`, which every write and delete goes
-//!   through. Operations visit the fresh tier before the settled one, and a
-//!   move between tiers happens inside the fresh tier's per-key section,
-//!   so a delete can never miss an entry that is moving.
-//! * **The owner index** (`OwnerIndex`) maps a user to their sessions.
-//!   Owned sessions live only in the settled tier, whose eviction listener
-//!   drops an entry from the index when the session dies for any reason.
+//!   recently used entry first; an evicted or expired slot is flagged
+//!   removed, so a request still holding it cannot save into the void.
+//! * **The owner index** (`OwnerIndex`) maps a user to their slots, so
+//!   listing them needs no scan and touches no idle clock.
 
-use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use moka::future::Cache;
 use moka::notification::RemovalCause;
-use moka::ops::compute::{CompResult, Op};
 use moka::policy::EvictionPolicy;
-use moka::Expiry;
 
-use super::id::StoreKey;
+use super::id::{KeyHashBuilder, StoreKey};
 use super::locks::KeyedLocks;
 use super::owners::OwnerIndex;
 use super::store::{now_ms, Lease, Record, SessionInfo, SessionStore, StoreError, StoreResult};
@@ -39,24 +43,39 @@ use super::store::{now_ms, Lease, Record, SessionInfo, SessionStore, StoreError,
 /// How long a request waits for a session another request is using.
 const LEASE_WAIT: Duration = Duration::from_secs(10);
 
-/// A record as the caches hold it.
-struct Entry {
-    record: Record,
-    // Written on every load by whichever request holds the lease; atomic
-    // because the owner index reads it without the lease.
+/// One session.
+struct Slot {
+    state: Mutex<SlotState>,
+    // Written by each load; atomic so listings read it without the lock.
     last_seen_ms: AtomicU64,
 }
 
-impl Entry {
-    fn new(record: Record) -> Arc<Entry> {
-        Arc::new(Entry {
-            record,
+struct SlotState {
+    record: Record,
+    /// Ended (invalidated, rotated away, expired or evicted): never again
+    /// readable or writable.
+    removed: bool,
+}
+
+impl Slot {
+    fn new(record: Record) -> Arc<Slot> {
+        Arc::new(Slot {
+            state: Mutex::new(SlotState {
+                record,
+                removed: false,
+            }),
             last_seen_ms: AtomicU64::new(now_ms()),
         })
     }
+
+    fn lock(&self) -> MutexGuard<'_, SlotState> {
+        // Every change under this lock is a single assignment, so a
+        // poisoned lock still guards a whole state.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
-type Tier = Cache<StoreKey, Arc<Entry>>;
+type Tier = Cache<StoreKey, Arc<Slot>, KeyHashBuilder>;
 
 /// The in-process [`SessionStore`].
 ///
@@ -84,75 +103,9 @@ pub struct MemoryStore {
     fresh: Tier,
     settled: Tier,
     locks: KeyedLocks,
-    owners: Arc<OwnerIndex<Entry>>,
-    timeouts: Timeouts,
-}
-
-/// The two timeouts, in ms.
-#[derive(Clone, Copy)]
-struct Timeouts {
+    owners: Arc<OwnerIndex<Slot>>,
     idle_ms: u64,
     absolute_ms: u64,
-}
-
-impl Timeouts {
-    /// How long `entry` may still live if it is used now.
-    fn remaining(&self, entry: &Entry) -> Duration {
-        let deadline = entry.record.created_ms.saturating_add(self.absolute_ms);
-        let left = deadline.saturating_sub(now_ms());
-        Duration::from_millis(left.min(self.idle_ms))
-    }
-
-    fn is_live(&self, entry: &Entry, now: u64) -> bool {
-        now < entry.record.created_ms.saturating_add(self.absolute_ms)
-            && now
-                < entry
-                    .last_seen_ms
-                    .load(Ordering::Relaxed)
-                    .saturating_add(self.idle_ms)
-    }
-}
-
-impl Expiry<StoreKey, Arc<Entry>> for Timeouts {
-    fn expire_after_create(
-        &self,
-        _: &StoreKey,
-        entry: &Arc<Entry>,
-        _: Instant,
-    ) -> Option<Duration> {
-        Some(self.remaining(entry))
-    }
-
-    fn expire_after_read(
-        &self,
-        _: &StoreKey,
-        entry: &Arc<Entry>,
-        _: Instant,
-        _: Option<Duration>,
-        _: Instant,
-    ) -> Option<Duration> {
-        Some(self.remaining(entry))
-    }
-
-    fn expire_after_update(
-        &self,
-        _: &StoreKey,
-        entry: &Arc<Entry>,
-        _: Instant,
-        _: Option<Duration>,
-    ) -> Option<Duration> {
-        Some(self.remaining(entry))
-    }
-}
-
-/// What a conditional operation found in one tier.
-enum Found {
-    /// No entry under the key.
-    Absent,
-    /// An entry, but not at the expected version.
-    Mismatch,
-    /// The expected entry; the operation was applied.
-    Applied,
 }
 
 impl MemoryStore {
@@ -170,172 +123,63 @@ impl MemoryStore {
     /// # });
     /// ```
     pub fn new(max_sessions: u64, idle: Duration, absolute: Duration) -> Self {
-        let timeouts = Timeouts {
-            idle_ms: idle.as_millis() as u64,
-            absolute_ms: absolute.as_millis() as u64,
-        };
         let fresh_capacity = (max_sessions / 4).max(1);
-        let owners: Arc<OwnerIndex<Entry>> = Arc::default();
-        let index = owners.clone();
-        let fresh = Cache::builder()
-            .max_capacity(fresh_capacity)
-            .eviction_policy(EvictionPolicy::lru())
-            .expire_after(timeouts)
-            .build();
-        let settled = Cache::builder()
-            .max_capacity(max_sessions.saturating_sub(fresh_capacity).max(1))
-            .eviction_policy(EvictionPolicy::lru())
-            .expire_after(timeouts)
-            .eviction_listener(move |key: Arc<StoreKey>, entry: Arc<Entry>, cause| {
-                // A replaced entry lives on under the same key, and its
-                // successor has already updated the index.
-                if cause != RemovalCause::Replaced {
-                    if let Some(owner) = &entry.record.owner {
-                        index.remove(owner, &key);
-                    }
-                }
-            })
-            .build();
-        MemoryStore {
-            fresh,
-            settled,
-            locks: KeyedLocks::default(),
-            owners,
-            timeouts,
-        }
-    }
-
-    /// Runs `apply` on `tier`'s entry under `key` if it is at `expected`
-    /// (`None`: any version), inside the key's atomic section.
-    async fn if_version<F, Fut>(
-        tier: &Tier,
-        key: StoreKey,
-        expected: Option<u64>,
-        apply: F,
-    ) -> Found
-    where
-        F: FnOnce(Arc<Entry>) -> Fut,
-        Fut: Future<Output = Op<Arc<Entry>>>,
-    {
-        let mut found = Found::Absent;
-        let found_ref = &mut found;
-        tier.entry(key)
-            .and_compute_with(|current| async move {
-                let Some(current) = current.map(|e| e.into_value()) else {
-                    return Op::Nop;
-                };
-                if expected.is_some_and(|v| v != current.record.version) {
-                    *found_ref = Found::Mismatch;
-                    return Op::Nop;
-                }
-                *found_ref = Found::Applied;
-                apply(current).await
-            })
-            .await;
-        found
-    }
-
-    /// Writes `entry` under `key` in the settled tier if that holds version
-    /// `expected` (`None`: nothing), keeping the owner index in step.
-    async fn put_settled(&self, key: StoreKey, expected: Option<u64>, entry: Arc<Entry>) -> bool {
-        let result = self
-            .settled
-            .entry(key)
-            .and_compute_with(|current| {
-                let current = current.map(|e| e.into_value());
-                let op = if current.as_ref().map(|e| e.record.version) == expected {
-                    // Inside the key's section, so a delete (whose listener
-                    // unindexes) can only come after.
-                    self.reindex(key, current.as_deref(), &entry);
-                    Op::Put(entry.clone())
-                } else {
-                    Op::Nop
-                };
-                std::future::ready(op)
-            })
-            .await;
-        matches!(
-            result,
-            CompResult::Inserted(_) | CompResult::ReplacedWith(_)
-        )
-    }
-
-    /// Points the owner index at `new`, which replaces `old` under `key`.
-    fn reindex(&self, key: StoreKey, old: Option<&Entry>, new: &Arc<Entry>) {
-        let old_owner = old.and_then(|e| e.record.owner.as_deref());
-        if let Some(old_owner) = old_owner.filter(|o| Some(*o) != new.record.owner.as_deref()) {
-            self.owners.remove(old_owner, &key);
-        }
-        if let Some(owner) = &new.record.owner {
-            self.owners.insert(owner, key, new.clone());
-        }
-    }
-
-    /// Writes `record` under `key` if the stored version is `expected`.
-    async fn put_if(
-        &self,
-        key: StoreKey,
-        expected: Option<u64>,
-        record: Record,
-    ) -> StoreResult<()> {
-        let owned = record.owner.is_some();
-        let entry = Entry::new(record);
-        let written = match expected {
-            // A new session starts fresh, unless it already has an owner.
-            None if owned => self.put_settled(key, None, entry).await,
-            None => matches!(
-                self.fresh
-                    .entry(key)
-                    .and_compute_with(|current| {
-                        std::future::ready(if current.is_none() {
-                            Op::Put(entry)
-                        } else {
-                            Op::Nop
-                        })
-                    })
-                    .await,
-                CompResult::Inserted(_)
-            ),
-            Some(version) => {
-                let moved = entry.clone();
-                let found = Self::if_version(&self.fresh, key, expected, |_| async {
-                    if !owned {
-                        return Op::Put(moved);
-                    }
-                    // Owned sessions are settled: move it, inside this
-                    // key's section of the fresh tier.
-                    if self.put_settled(key, None, moved).await {
-                        Op::Remove
-                    } else {
-                        Op::Nop
+        let owners: Arc<OwnerIndex<Slot>> = Arc::default();
+        let tier = |capacity: u64| {
+            let owners = owners.clone();
+            Cache::builder()
+                .max_capacity(capacity)
+                .eviction_policy(EvictionPolicy::lru())
+                .time_to_idle(idle)
+                .eviction_listener(move |key: Arc<StoreKey>, slot: Arc<Slot>, cause| {
+                    // Our own removals flag the slot first; a move between
+                    // tiers is explicit too and must not end the session.
+                    if matches!(cause, RemovalCause::Expired | RemovalCause::Size) {
+                        end(&owners, &key, &mut slot.lock());
                     }
                 })
-                .await;
-                match found {
-                    Found::Applied => true,
-                    Found::Mismatch => false,
-                    Found::Absent => self.put_settled(key, Some(version), entry).await,
-                }
-            }
+                .build_with_hasher(KeyHashBuilder::default())
         };
-        if written {
-            Ok(())
-        } else {
-            Err(StoreError::Gone)
+        MemoryStore {
+            fresh: tier(fresh_capacity),
+            settled: tier(max_sessions.saturating_sub(fresh_capacity).max(1)),
+            locks: KeyedLocks::default(),
+            owners,
+            idle_ms: idle.as_millis() as u64,
+            absolute_ms: absolute.as_millis() as u64,
         }
     }
 
-    /// Deletes `key` if the stored version is `expected` (`None`: any).
-    async fn remove_if(&self, key: StoreKey, expected: Option<u64>) -> StoreResult<()> {
-        let remove = |_| std::future::ready(Op::Remove);
-        let found = match Self::if_version(&self.fresh, key, expected, remove).await {
-            Found::Absent => Self::if_version(&self.settled, key, expected, remove).await,
-            found => found,
-        };
-        match (found, expected) {
-            (Found::Applied, _) | (_, None) => Ok(()),
-            _ => Err(StoreError::Gone),
+    fn past_deadline(&self, record: &Record, now: u64) -> bool {
+        now >= record.created_ms.saturating_add(self.absolute_ms)
+    }
+
+    /// The slot under `key`, settled or fresh. Reading restarts its idle clock.
+    async fn find(&self, key: &StoreKey) -> Option<(Arc<Slot>, bool)> {
+        if let Some(slot) = self.settled.get(key).await {
+            return Some((slot, true));
         }
+        self.fresh.get(key).await.map(|slot| (slot, false))
+    }
+
+    /// Moves a slot from the fresh tier to the settled one.
+    async fn settle(&self, key: StoreKey, slot: Arc<Slot>) {
+        self.settled.insert(key, slot).await;
+        self.fresh.invalidate(&key).await;
+    }
+
+    /// Drops `key` from its tier (its slot is already flagged removed).
+    async fn forget(&self, key: &StoreKey, settled: bool) {
+        let tier = if settled { &self.settled } else { &self.fresh };
+        tier.invalidate(key).await;
+    }
+}
+
+/// Flags a slot removed and takes it out of the owner index.
+fn end(owners: &OwnerIndex<Slot>, key: &StoreKey, state: &mut SlotState) {
+    state.removed = true;
+    if let Some(owner) = &state.record.owner {
+        owners.remove(owner, key);
     }
 }
 
@@ -347,32 +191,71 @@ impl SessionStore for MemoryStore {
             .lock(*key, LEASE_WAIT)
             .await
             .ok_or(StoreError::Busy)?;
-        // `get` runs `expire_after_read`, which restarts the idle clock.
-        let mut entry = self.settled.get(key).await;
-        if entry.is_none() {
+        let Some((slot, settled)) = self.find(key).await else {
+            return Ok(None);
+        };
+        let now = now_ms();
+        let record = {
+            let mut state = slot.lock();
+            if state.removed {
+                None
+            } else if self.past_deadline(&state.record, now) {
+                end(&self.owners, key, &mut state);
+                None
+            } else {
+                Some(state.record.clone())
+            }
+        };
+        let Some(record) = record else {
+            self.forget(key, settled).await;
+            return Ok(None);
+        };
+        slot.last_seen_ms.store(now, Ordering::Relaxed);
+        if !settled {
             // The client came back with the cookie: the session settles.
-            let mut moved = None;
-            Self::if_version(&self.fresh, *key, None, |current| {
-                moved = Some(current.clone());
-                async {
-                    if self.put_settled(*key, None, current).await {
-                        Op::Remove
-                    } else {
-                        Op::Nop
-                    }
-                }
-            })
-            .await;
-            entry = moved;
+            self.settle(*key, slot).await;
         }
-        Ok(entry.map(|entry| {
-            entry.last_seen_ms.store(now_ms(), Ordering::Relaxed);
-            (entry.record.clone(), Lease::new(guard))
-        }))
+        Ok(Some((record, Lease::new(guard))))
     }
 
     async fn save(&self, key: &StoreKey, expected: Option<u64>, record: Record) -> StoreResult<()> {
-        self.put_if(*key, expected, record).await
+        let owned = record.owner.is_some();
+        let Some(version) = expected else {
+            // A new session: its key comes from a fresh random id, so only
+            // this request can be creating it.
+            if self.find(key).await.is_some() {
+                return Err(StoreError::Gone);
+            }
+            if let Some(owner) = record.owner.clone() {
+                let slot = Slot::new(record);
+                self.owners.insert(&owner, *key, slot.clone());
+                self.settled.insert(*key, slot).await;
+            } else {
+                self.fresh.insert(*key, Slot::new(record)).await;
+            }
+            return Ok(());
+        };
+        let (slot, settled) = self.find(key).await.ok_or(StoreError::Gone)?;
+        {
+            let mut state = slot.lock();
+            if state.removed || state.record.version != version {
+                return Err(StoreError::Gone);
+            }
+            let old_owner = state.record.owner.take();
+            if old_owner != record.owner {
+                if let Some(old) = &old_owner {
+                    self.owners.remove(old, key);
+                }
+                if let Some(new) = &record.owner {
+                    self.owners.insert(new, *key, slot.clone());
+                }
+            }
+            state.record = record;
+        }
+        if owned && !settled {
+            self.settle(*key, slot).await;
+        }
+        Ok(())
     }
 
     async fn rotate(
@@ -382,14 +265,26 @@ impl SessionStore for MemoryStore {
         new: &StoreKey,
         record: Record,
     ) -> StoreResult<()> {
-        // Delete first: if the old record is gone, nothing is written. The
-        // new key is fresh and unknown to anyone, so writing it cannot fail.
-        self.remove_if(*old, Some(expected)).await?;
-        self.put_if(*new, None, record).await
+        // End the old one first: if it is gone already, nothing is written.
+        // The new key comes from a fresh id, unknown to anyone yet.
+        let (slot, settled) = self.find(old).await.ok_or(StoreError::Gone)?;
+        {
+            let mut state = slot.lock();
+            if state.removed || state.record.version != expected {
+                return Err(StoreError::Gone);
+            }
+            end(&self.owners, old, &mut state);
+        }
+        self.forget(old, settled).await;
+        self.save(new, None, record).await
     }
 
     async fn remove(&self, key: &StoreKey) -> StoreResult<()> {
-        self.remove_if(*key, None).await
+        if let Some((slot, settled)) = self.find(key).await {
+            end(&self.owners, key, &mut slot.lock());
+            self.forget(key, settled).await;
+        }
+        Ok(())
     }
 
     async fn sessions_of(&self, owner: &str) -> StoreResult<Vec<SessionInfo>> {
@@ -398,11 +293,17 @@ impl SessionStore for MemoryStore {
             .owners
             .of(owner)
             .into_iter()
-            .filter(|(_, entry)| self.timeouts.is_live(entry, now))
-            .map(|(key, entry)| SessionInfo {
-                key,
-                created_ms: entry.record.created_ms,
-                last_seen_ms: entry.last_seen_ms.load(Ordering::Relaxed),
+            .filter_map(|(key, slot)| {
+                let last_seen_ms = slot.last_seen_ms.load(Ordering::Relaxed);
+                let state = slot.lock();
+                let live = !state.removed
+                    && !self.past_deadline(&state.record, now)
+                    && now < last_seen_ms.saturating_add(self.idle_ms);
+                live.then(|| SessionInfo {
+                    key,
+                    created_ms: state.record.created_ms,
+                    last_seen_ms,
+                })
             })
             .collect();
         sessions.sort_by_key(|s| (s.created_ms, s.key));
