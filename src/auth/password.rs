@@ -1,16 +1,16 @@
 //! Password hashing: argon2id, off the async workers, a few at a time.
 //!
 //! Hashing costs ~19 MiB and tens of milliseconds of CPU by design, so it
-//! runs on Tokio's blocking pool, and a semaphore lets at most one fewer
-//! than the machine's cores hash at once: a burst of logins queues for a
-//! permit (without holding any worker) and pages keep a core to run on.
+//! runs on [`Hasher`]'s own threads, one fewer than the machine's cores
+//! and at low OS priority: a burst of logins queues for a thread (without
+//! holding any async worker), and pages keep a core and the upper hand.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::Semaphore;
+use tokio::sync::{mpsc, oneshot};
 
 /// OWASP's minimum for argon2id: 19 MiB, two passes, one lane.
 const MEMORY_KIB: u32 = 19 * 1024;
@@ -40,10 +40,19 @@ pub fn verify_blocking(password: &str, phc: &str) -> bool {
         .is_ok_and(|hash| argon2().verify_password(password.as_bytes(), &hash).is_ok())
 }
 
-/// Runs hashes on the blocking pool, a bounded number at once.
+/// A job for a hashing thread.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Runs hashes on a few threads of its own, at low OS priority.
+///
+/// Not Tokio's blocking pool: those threads serve other blocking work too,
+/// and a thread cannot raise its priority back once lowered. Here each
+/// thread lowers its own priority (nice 10) once, so pages preempt
+/// hashing, and the number of threads bounds how many hashes run at once.
+/// Requests queue for a thread without holding an async worker.
 #[derive(Clone)]
 pub struct Hasher {
-    permits: Arc<Semaphore>,
+    queue: mpsc::Sender<Job>,
     /// A real hash of nothing anyone knows, verified for unknown usernames
     /// so they take as long as a wrong password.
     dummy: Arc<str>,
@@ -56,22 +65,52 @@ impl Default for Hasher {
     }
 }
 
+/// Lowers the calling thread's priority: on Linux, `setpriority` with a
+/// thread id applies to that thread alone. If it is not allowed, hashing
+/// runs at normal priority; the thread count still bounds it.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 10);
+}
+
 impl Hasher {
-    /// A hasher running at most `concurrency` hashes at once.
-    pub fn new(concurrency: usize) -> Self {
-        let unguessable = SaltString::generate(&mut OsRng);
-        Hasher {
-            permits: Arc::new(Semaphore::new(concurrency)),
-            dummy: hash_blocking(unguessable.as_str()).into(),
+    /// A hasher running at most `threads` hashes at once. Its threads end
+    /// when the last clone of the hasher is dropped.
+    ///
+    /// # Panics
+    /// If the operating system cannot start a thread.
+    pub fn new(threads: usize) -> Self {
+        let (queue, jobs) = mpsc::channel::<Job>(1024);
+        let jobs = Arc::new(Mutex::new(jobs));
+        for n in 0..threads.max(1) {
+            let jobs = jobs.clone();
+            std::thread::Builder::new()
+                .name(format!("argon2-{n}"))
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        // One idle thread at a time waits on the queue.
+                        let job = jobs.lock().unwrap_or_else(PoisonError::into_inner).blocking_recv();
+                        let Some(job) = job else { return };
+                        // A panicking job must not take the thread with it.
+                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                    }
+                })
+                .expect("the OS starts a hashing thread");
         }
+        let unguessable = SaltString::generate(&mut OsRng);
+        Hasher { queue, dummy: hash_blocking(unguessable.as_str()).into() }
     }
 
     async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> T {
-        // The semaphore is never closed, so acquiring cannot fail.
-        let _permit = self.permits.acquire().await.expect("semaphore open");
-        tokio::task::spawn_blocking(work)
-            .await
-            .expect("hashing does not panic")
+        let (answer, answered) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = answer.send(work());
+        });
+        // The threads live as long as any sender and never drop a job, and
+        // hashing does not panic; either failing is a broken invariant.
+        self.queue.send(job).await.expect("hashing threads are running");
+        answered.await.expect("a hashing job always answers")
     }
 
     /// Hashes a new password.

@@ -339,8 +339,9 @@ impl Session {
     /// assert_eq!(session.get::<u32>("name"), None);
     /// ```
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
-        let value = self.state().data.get(key)?.clone();
-        serde_json::from_value(value).ok()
+        // Deserialize from a borrow: cloning the value first would copy
+        // every nested map and string of it.
+        T::deserialize(self.state().data.get(key)?).ok()
     }
 
     /// Sets `key` to `value` in this request's copy; [`save`](Self::save)

@@ -22,8 +22,9 @@
 //!   flood of cookie-less requests makes only one-request sessions, which
 //!   never come back, so it churns the fresh tier and cannot evict the
 //!   sessions of people who are using the site. Each tier evicts its least
-//!   recently used entry first; an evicted or expired slot is flagged
-//!   removed, so a request still holding it cannot save into the void.
+//!   recently used entry first. A settled slot that expires or is evicted
+//!   is flagged removed (and leaves the owner index), so a request still
+//!   holding it gets [`StoreError::Gone`] rather than saving into the void.
 //! * **The owner index** (`OwnerIndex`) maps a user to their slots, so
 //!   listing them needs no scan and touches no idle clock.
 
@@ -126,23 +127,28 @@ impl MemoryStore {
         let fresh_capacity = (max_sessions / 4).max(1);
         let owners: Arc<OwnerIndex<Slot>> = Arc::default();
         let tier = |capacity: u64| {
-            let owners = owners.clone();
             Cache::builder()
                 .max_capacity(capacity)
                 .eviction_policy(EvictionPolicy::lru())
                 .time_to_idle(idle)
-                .eviction_listener(move |key: Arc<StoreKey>, slot: Arc<Slot>, cause| {
-                    // Our own removals flag the slot first; a move between
-                    // tiers is explicit too and must not end the session.
-                    if matches!(cause, RemovalCause::Expired | RemovalCause::Size) {
-                        end(&owners, &key, &mut slot.lock());
-                    }
-                })
-                .build_with_hasher(KeyHashBuilder::default())
         };
+        // Owned sessions live in the settled tier only, so only it needs an
+        // eviction listener (which also makes moka take per-key locks on
+        // every write, a cost the flood-facing fresh tier is spared).
+        let fresh = tier(fresh_capacity).build_with_hasher(KeyHashBuilder::default());
+        let index = owners.clone();
+        let settled = tier(max_sessions.saturating_sub(fresh_capacity).max(1))
+            .eviction_listener(move |key: Arc<StoreKey>, slot: Arc<Slot>, cause| {
+                // Our own removals flag the slot first; a move between tiers
+                // is explicit too and must not end the session.
+                if matches!(cause, RemovalCause::Expired | RemovalCause::Size) {
+                    end(&index, &key, &mut slot.lock());
+                }
+            })
+            .build_with_hasher(KeyHashBuilder::default());
         MemoryStore {
-            fresh: tier(fresh_capacity),
-            settled: tier(max_sessions.saturating_sub(fresh_capacity).max(1)),
+            fresh,
+            settled,
             locks: KeyedLocks::default(),
             owners,
             idle_ms: idle.as_millis() as u64,

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Where a request's cost goes: instruction counts per request (callgrind,
+# so the numbers repeat run to run, whatever else the machine does).
+#
+#   bench/profile.sh              # /healthz, /counter (cookie jar), /cart
+#   REQUESTS=3000 bench/profile.sh
+#
+# Needs valgrind (apt-get install valgrind) and wrk. Under valgrind the CPU's
+# SHA extensions are hidden, so SHA-256 shows at its software cost.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_PER_ROW=${SECONDS_PER_ROW:-15}
+OUT=${OUT:-target/profile}
+mkdir -p "$OUT"
+CARGO_PROFILE_RELEASE_DEBUG=line-tables-only cargo build --release --quiet --target-dir target/prof
+BIN=target/prof/release/memsess
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+WORK=$(mktemp -d)
+trap 'pkill -f "callgrind-out-file=$OUT" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+# profile NAME PATH SETUP [wrk args...]: SETUP runs (uncounted) once the
+# server is up; it may export COOKIES for bench/fixed_cookie.lua.
+profile() {
+  local name=$1 path=$2 setup=$3; shift 3
+  (cd "$WORK" && exec env ROCKET_PROFILE=release ROCKET_ADDRESS=127.0.0.1 ROCKET_PORT="$PORT" ROCKET_LOG_LEVEL=off \
+    ROCKET_WORKERS=1 ROCKET_SESSION='{secure=false,cookie_name="gsid"}' \
+    valgrind --tool=callgrind --callgrind-out-file="$OLDPWD/$OUT/$name.cg" \
+    "$OLDPWD/$BIN" >"$OLDPWD/$OUT/$name.log" 2>&1) &
+  local pid=$!
+  for _ in $(seq 300); do curl -fs -o /dev/null "http://127.0.0.1:$PORT/healthz" && break; sleep 0.1; done
+  "$setup"
+  # Warm up, then count only the measured requests.
+  wrk -t1 -c1 -d2s "$@" "http://127.0.0.1:$PORT$path" >/dev/null
+  rm -f "$OUT/$name.cg".*
+  callgrind_control -z "$pid" >/dev/null 2>&1
+  local requests
+  requests=$(wrk -t1 -c1 -d"${SECONDS_PER_ROW}s" "$@" "http://127.0.0.1:$PORT$path" | awk '/requests in/ {print $1}')
+  callgrind_control -d "$pid" >/dev/null 2>&1
+  kill -INT "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+  local total
+  total=$(callgrind_annotate "$OUT/$name.cg.1" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
+  printf '%-10s %-8s %8s requests %9s instructions/request\n' "$name" "$path" "$requests" "$(( total / requests ))"
+}
+
+# A session holding a five-line cart.
+five_line_cart() {
+  local jar="$WORK/jar" page token
+  page=$(curl -fs -c "$jar" "http://127.0.0.1:$PORT/")
+  token=$(grep -o 'name="csrf_token" value="[^"]*"' <<<"$page" | head -1 | sed 's/.*value="//; s/"$//')
+  for product in rocket-mug ferris-plush cookie-jar hourglass padlock; do
+    curl -fs -o /dev/null -b "$jar" -d "csrf_token=$token&product_id=$product&quantity=2" "http://127.0.0.1:$PORT/cart/add"
+  done
+  COOKIES=$(awk '$6 == "gsid" {print "gsid=" $7}' "$jar")
+  export COOKIES
+}
+
+profile healthz /healthz true
+profile counter /counter true -s bench/counter.lua
+profile cart /cart five_line_cart -s bench/fixed_cookie.lua
+echo
+echo "Per-function costs: callgrind_annotate --inclusive=yes $OUT/counter.cg.1 | less"
