@@ -90,7 +90,10 @@ impl Hasher {
                     lower_priority();
                     loop {
                         // One idle thread at a time waits on the queue.
-                        let job = jobs.lock().unwrap_or_else(PoisonError::into_inner).blocking_recv();
+                        let job = jobs
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .blocking_recv();
                         let Some(job) = job else { return };
                         // A panicking job must not take the thread with it.
                         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
@@ -99,7 +102,10 @@ impl Hasher {
                 .expect("the OS starts a hashing thread");
         }
         let unguessable = SaltString::generate(&mut OsRng);
-        Hasher { queue, dummy: hash_blocking(unguessable.as_str()).into() }
+        Hasher {
+            queue,
+            dummy: hash_blocking(unguessable.as_str()).into(),
+        }
     }
 
     async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> T {
@@ -109,7 +115,10 @@ impl Hasher {
         });
         // The threads live as long as any sender and never drop a job, and
         // hashing does not panic; either failing is a broken invariant.
-        self.queue.send(job).await.expect("hashing threads are running");
+        self.queue
+            .send(job)
+            .await
+            .expect("hashing threads are running");
         answered.await.expect("a hashing job always answers")
     }
 

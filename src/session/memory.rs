@@ -272,7 +272,8 @@ impl SessionStore for MemoryStore {
         record: Record,
     ) -> StoreResult<()> {
         // End the old one first: if it is gone already, nothing is written.
-        // The new key comes from a fresh id, unknown to anyone yet.
+        // The new key comes from a fresh id, unknown to anyone yet, so it
+        // needs no check.
         let (slot, settled) = self.find(old).await.ok_or(StoreError::Gone)?;
         {
             let mut state = slot.lock();
@@ -282,7 +283,14 @@ impl SessionStore for MemoryStore {
             end(&self.owners, old, &mut state);
         }
         self.forget(old, settled).await;
-        self.save(new, None, record).await
+        // A rotated session has a client that came back: it is settled.
+        let owner = record.owner.clone();
+        let slot = Slot::new(record);
+        if let Some(owner) = owner {
+            self.owners.insert(&owner, *new, slot.clone());
+        }
+        self.settled.insert(*new, slot).await;
+        Ok(())
     }
 
     async fn remove(&self, key: &StoreKey) -> StoreResult<()> {
