@@ -124,7 +124,7 @@ start_server memory ROCKET_SESSION="$SESSION_ENV"
 curl -fs -o /dev/null "http://127.0.0.1:$PORT/counter"
 sleep 1
 rss_before=$(ps -o rss= -p "$PID")
-PER_THREAD=$((REQUESTS / CONNS)) wrk -t"$CONNS" -c"$CONNS" -d30s -s bench/count.lua \
+PER_THREAD=$((REQUESTS / CONNS)) wrk -t"$CONNS" -c"$CONNS" -d20s -s bench/count.lua \
   "http://127.0.0.1:$PORT/counter" >"$WORK/memory.out"
 sleep 2
 rss_after=$(ps -o rss= -p "$PID")

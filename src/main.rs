@@ -7,6 +7,11 @@
 use std::io::{BufRead as _, Write as _};
 use std::process::ExitCode;
 
+/// mimalloc keeps memory per live session at about a third of what glibc's
+/// allocator leaves behind (see docs/PERFORMANCE.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use memsess::auth::password::hash_blocking;
 use memsess::auth::validate::password_problem;
 
