@@ -6,7 +6,7 @@ use std::time::Duration;
 use rocket::figment::Figment;
 use serde::Deserialize;
 
-use crate::session::config::ConfigError;
+use crate::session::config::{extract_table, ConfigError};
 
 /// Resolved login settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,14 +43,7 @@ impl AuthConfig {
     /// # Errors
     /// A [`ConfigError`] naming the first bad key.
     pub fn from_figment(figment: &Figment) -> Result<Self, ConfigError> {
-        let raw: Raw = match figment.find_value("auth") {
-            Err(_) => Raw::default(),
-            Ok(_) => figment.extract_inner("auth").map_err(|e| {
-                // figment lists the path innermost first.
-                let key = e.path.first().cloned().unwrap_or_default();
-                invalid(if key == "auth" { "" } else { &key }, e.kind.to_string())
-            })?,
-        };
+        let raw: Raw = extract_table(figment, "auth")?;
         let users_file = raw.users_file.unwrap_or_else(|| "data/users.json".into());
         if users_file.as_os_str().is_empty() || users_file.is_dir() {
             return Err(invalid("users_file", "must name a file"));

@@ -96,6 +96,43 @@ fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
     }
 }
 
+/// The `table` of a figment (all defaults if it is absent), with errors
+/// that name the full key, such as `session.idle_timeout`.
+///
+/// # Errors
+/// A [`ConfigError`] for a value of the wrong type or an unknown key.
+///
+/// # Examples
+/// ```
+/// use rocket::figment::{Figment, providers::Serialized};
+/// use memsess::session::config::extract_table;
+///
+/// #[derive(Debug, Default, serde::Deserialize)]
+/// #[serde(deny_unknown_fields)]
+/// struct Shop { name: Option<String> }
+///
+/// let figment = Figment::from(Serialized::default("shop.nmae", "typo"));
+/// assert_eq!(extract_table::<Shop>(&figment, "shop").unwrap_err().key, "shop.nmae");
+/// assert!(extract_table::<Shop>(&Figment::new(), "shop").unwrap().name.is_none());
+/// ```
+pub fn extract_table<T: Default + serde::de::DeserializeOwned>(
+    figment: &Figment,
+    table: &str,
+) -> Result<T, ConfigError> {
+    if figment.find_value(table).is_err() {
+        return Ok(T::default());
+    }
+    figment.extract_inner(table).map_err(|e| {
+        // figment lists the path innermost first: ["idle_timeout", "session"].
+        let key = e.path.first().filter(|k| *k != table);
+        // Rocket's own messages name the key; keep just what went wrong.
+        ConfigError {
+            key: key.map_or_else(|| table.to_owned(), |k| format!("{table}.{k}")),
+            message: e.kind.to_string(),
+        }
+    })
+}
+
 /// Ten years: no timeout or bound needs more, and smaller numbers keep
 /// every deadline far from overflow.
 const MAX_SECONDS: u64 = 10 * 365 * 24 * 3600;
@@ -122,22 +159,7 @@ impl SessionConfig {
     /// assert_eq!(SessionConfig::from_figment(&bad).unwrap_err().key, "session.idle_timeout");
     /// ```
     pub fn from_figment(figment: &Figment) -> Result<Self, ConfigError> {
-        let raw: Raw = match figment.find_value("session") {
-            Err(_) => Raw::default(),
-            Ok(_) => figment.extract_inner("session").map_err(|e| {
-                // figment lists the path innermost first: ["idle_timeout", "session"].
-                let key = e.path.first().cloned().unwrap_or_default();
-                // Rocket's own messages name the key; keep just what went wrong.
-                let message = e.kind.to_string();
-                match key.as_str() {
-                    "" | "session" => ConfigError {
-                        key: "session".into(),
-                        message,
-                    },
-                    key => invalid(key, message),
-                }
-            })?,
-        };
+        let raw: Raw = extract_table(figment, "session")?;
         let release = figment.profile() == rocket::Config::RELEASE_PROFILE;
         let secure = raw.secure.unwrap_or(release);
         let cookie_name = raw

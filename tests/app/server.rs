@@ -182,7 +182,8 @@ fn parse(raw: &[u8]) -> HttpResponse {
     }
 }
 
-fn dechunk(mut body: &str) -> String {
+/// The body of a chunked response, joined.
+pub fn dechunk(mut body: &str) -> String {
     let mut out = String::new();
     while let Some((size, rest)) = body.split_once("\r\n") {
         let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);

@@ -111,26 +111,13 @@ fn read_response(stream: &mut TcpStream) -> String {
                 None if head.contains("transfer-encoding: chunked")
                     && body.ends_with("0\r\n\r\n") =>
                 {
-                    return dechunk(body);
+                    return crate::server::dechunk(body);
                 }
                 _ => {}
             }
         }
         assert!(n > 0, "chromedriver closed the connection mid-response");
     }
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if size == 0 || rest.len() < size {
-            break;
-        }
-        out.push_str(&rest[..size]);
-        body = rest[size..].trim_start_matches("\r\n");
-    }
-    out
 }
 
 /// One browser session.
