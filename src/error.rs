@@ -23,6 +23,8 @@ pub enum AppError {
     Forbidden(Cow<'static, str>),
     /// 409: the session ended (logged out elsewhere) while the request ran.
     SessionEnded,
+    /// 409: another request changed the session while this one ran.
+    SessionChanged,
     /// 413: a body over Rocket's limits.
     TooLarge,
     /// 422: input that parsed but makes no sense (a quantity of 500).
@@ -42,7 +44,7 @@ impl AppError {
         match self {
             AppError::NotFound(_) => Status::NotFound,
             AppError::Forbidden(_) => Status::Forbidden,
-            AppError::SessionEnded => Status::Conflict,
+            AppError::SessionEnded | AppError::SessionChanged => Status::Conflict,
             AppError::TooLarge => Status::PayloadTooLarge,
             AppError::Invalid(_) => Status::UnprocessableEntity,
             AppError::TooManyAttempts(_) => Status::TooManyRequests,
@@ -58,6 +60,11 @@ impl AppError {
             | AppError::Forbidden(m)
             | AppError::Invalid(m)
             | AppError::Unavailable(m) => Some(m.clone()),
+            AppError::SessionChanged => Some(
+                "Another request changed your session while this one ran, so nothing was saved. \
+                 Reload the page and try again."
+                    .into(),
+            ),
             AppError::TooManyAttempts(secs) => Some(
                 format!(
                     "Too many attempts. Try again in {} minute(s).",
@@ -79,6 +86,7 @@ impl From<SessionError> for AppError {
     fn from(e: SessionError) -> Self {
         match e {
             SessionError::Gone => AppError::SessionEnded,
+            SessionError::Conflict => AppError::SessionChanged,
             SessionError::Busy => AppError::Unavailable(
                 "Your session is busy with another request. Please try again.".into(),
             ),

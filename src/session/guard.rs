@@ -93,8 +93,12 @@ fn cookie_id(req: &Request<'_>, name: &str) -> Option<SessionId> {
     match (raw.next(), raw.next()) {
         (Some(value), None) => value.parse().ok(),
         (Some(_), Some(_)) => None,
-        // Rocket's local test client hands its cookies over in the jar
-        // rather than in a header; real requests never get here with one.
+        // Rocket's local test client hands its cookies over in the jar with
+        // no Cookie header. A real request with a Cookie header never falls
+        // back to the jar: the jar percent-decodes names, so a planted
+        // `__Host%2Dgsid` (which browsers let a subdomain set) would pass
+        // for ours.
+        (None, _) if req.headers().contains("Cookie") => None,
         (None, _) => req.cookies().get(name)?.value().parse().ok(),
     }
 }

@@ -38,6 +38,12 @@ pub enum SessionError {
     /// now a blank new one.
     #[error("the session ended while this request was running")]
     Gone,
+    /// Another request wrote the session while this one ran (possible only
+    /// when a shared store's lease expired under a stalled request, or when
+    /// a `Session` outlives its request). Nothing was written; the session
+    /// and its cookie live on, with the other request's data.
+    #[error("the session was changed by another request while this one was running")]
+    Conflict,
     /// Another request on the same session held it for too long.
     #[error("the session is busy with another request")]
     Busy,
@@ -51,13 +57,13 @@ pub enum SessionError {
 }
 
 /// Without an app error type of your own, a handler can return
-/// `Result<_, SessionError>`: an ended session answers 409, a busy or
+/// `Result<_, SessionError>`: an ended or conflicting session answers 409, a busy or
 /// unreachable store 503, a value with no JSON form 500, each through the
 /// app's catchers.
 impl<'r> Responder<'r, 'static> for SessionError {
     fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
         Err(match self {
-            SessionError::Gone => Status::Conflict,
+            SessionError::Gone | SessionError::Conflict => Status::Conflict,
             SessionError::Busy | SessionError::Unavailable(_) => Status::ServiceUnavailable,
             SessionError::Serialize(_) => Status::InternalServerError,
         })
@@ -68,6 +74,7 @@ impl From<StoreError> for SessionError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Gone => SessionError::Gone,
+            StoreError::Conflict => SessionError::Conflict,
             StoreError::Busy => SessionError::Busy,
             StoreError::Unavailable(why) => SessionError::Unavailable(why),
         }
@@ -473,7 +480,14 @@ impl Session {
 
     /// Writes the session to the store. gmemsess's `save()`.
     ///
+    /// Let it finish: a `save()` dropped midway (inside a `select!` or a
+    /// timeout of your own) may have written without this object knowing,
+    /// and a later save would then take the wrong path. Rocket itself never
+    /// cancels a handler.
+    ///
     /// # Errors
+    /// [`SessionError::Conflict`] if another request wrote it meanwhile
+    /// (nothing is written; the session lives on);
     /// [`SessionError::Gone`] if the session was ended while this request
     /// ran (nothing is written, and this object becomes a blank new
     /// session, so a retry cannot bring the old one back);
@@ -682,5 +696,64 @@ impl std::fmt::Debug for Session {
             .field("keys", &state.data.keys().collect::<Vec<_>>())
             .field("owner", &state.owner)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::MemoryStore;
+    use std::time::Duration;
+
+    fn store() -> Arc<dyn SessionStore> {
+        Arc::new(MemoryStore::new(
+            100,
+            Duration::from_secs(60),
+            Duration::from_secs(600),
+        ))
+    }
+
+    #[tokio::test]
+    async fn a_conflicting_save_keeps_the_session_and_its_cookie() {
+        let store = store();
+        let first = Session::new(store.clone());
+        first.insert("n", 1).unwrap();
+        first.save().await.unwrap();
+        let id = first.id();
+
+        let loaded = Session::load(store.clone(), id).await.unwrap();
+        // Another writer (an instance whose lease outlived ours) moves the
+        // version on behind this request's back.
+        let (_, version) = loaded.state().stored.unwrap();
+        let newer = Record {
+            data: r#"{"n":5}"#.into(),
+            created_ms: now_ms(),
+            owner: None,
+            version: version + 1,
+        };
+        store.save(&id.key(), Some(version), newer).await.unwrap();
+
+        loaded.insert("n", 2).unwrap();
+        assert_eq!(loaded.save().await, Err(SessionError::Conflict));
+        assert!(!loaded.is_new(), "the session was not reset");
+        assert_eq!(
+            loaded.release().await,
+            CookieAction::Keep,
+            "the cookie stays"
+        );
+        let again = Session::load(store, id).await.unwrap();
+        assert_eq!(again.get::<u32>("n"), Some(5), "the other write stands");
+    }
+
+    #[tokio::test]
+    async fn a_save_after_the_session_ended_resets_it_and_removes_the_cookie() {
+        let store = store();
+        let first = Session::new(store.clone());
+        first.save().await.unwrap();
+        let loaded = Session::load(store.clone(), first.id()).await.unwrap();
+        store.remove(&first.id().key()).await.unwrap();
+        assert_eq!(loaded.save().await, Err(SessionError::Gone));
+        assert!(loaded.is_new());
+        assert_eq!(loaded.release().await, CookieAction::Remove);
     }
 }

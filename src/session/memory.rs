@@ -160,12 +160,24 @@ impl MemoryStore {
         now >= record.created_ms.saturating_add(self.absolute_ms)
     }
 
-    /// The slot under `key`, settled or fresh. Reading restarts its idle clock.
+    /// The slot under `key`, settled or fresh. Reading restarts its idle
+    /// clock. For requests that hold the key's lease, which are the only
+    /// ones that move a slot between tiers.
     async fn find(&self, key: &StoreKey) -> Option<(Arc<Slot>, bool)> {
         if let Some(slot) = self.settled.get(key).await {
             return Some((slot, true));
         }
         self.fresh.get(key).await.map(|slot| (slot, false))
+    }
+
+    /// Like [`find`](Self::find), for callers without the lease: a move
+    /// inserts into the settled tier before it leaves the fresh one, so
+    /// looking in the fresh tier first cannot miss a slot on the move.
+    async fn find_unleased(&self, key: &StoreKey) -> Option<(Arc<Slot>, bool)> {
+        if let Some(slot) = self.fresh.get(key).await {
+            return Some((slot, false));
+        }
+        self.settled.get(key).await.map(|slot| (slot, true))
     }
 
     /// Moves a slot from the fresh tier to the settled one.
@@ -178,6 +190,17 @@ impl MemoryStore {
     async fn forget(&self, key: &StoreKey, settled: bool) {
         let tier = if settled { &self.settled } else { &self.fresh };
         tier.invalidate(key).await;
+    }
+}
+
+/// Whether a write that loaded `version` may replace this slot's record.
+fn fence(state: &SlotState, version: u64) -> StoreResult<()> {
+    if state.removed {
+        Err(StoreError::Gone)
+    } else if state.record.version != version {
+        Err(StoreError::Conflict)
+    } else {
+        Ok(())
     }
 }
 
@@ -230,7 +253,7 @@ impl SessionStore for MemoryStore {
             // A new session: its key comes from a fresh random id, so only
             // this request can be creating it.
             if self.find(key).await.is_some() {
-                return Err(StoreError::Gone);
+                return Err(StoreError::Conflict);
             }
             if let Some(owner) = record.owner.clone() {
                 let slot = Slot::new(record);
@@ -244,9 +267,7 @@ impl SessionStore for MemoryStore {
         let (slot, settled) = self.find(key).await.ok_or(StoreError::Gone)?;
         {
             let mut state = slot.lock();
-            if state.removed || state.record.version != version {
-                return Err(StoreError::Gone);
-            }
+            fence(&state, version)?;
             let old_owner = state.record.owner.take();
             if old_owner != record.owner {
                 if let Some(old) = &old_owner {
@@ -258,7 +279,16 @@ impl SessionStore for MemoryStore {
             }
             state.record = record;
         }
-        if owned && !settled {
+        if settled {
+            return Ok(());
+        }
+        // The fresh tier has no eviction listener: if the slot was evicted
+        // while this request held it, the write went nowhere.
+        if !self.fresh.contains_key(key) {
+            end(&self.owners, key, &mut slot.lock());
+            return Err(StoreError::Gone);
+        }
+        if owned {
             self.settle(*key, slot).await;
         }
         Ok(())
@@ -277,9 +307,7 @@ impl SessionStore for MemoryStore {
         let (slot, settled) = self.find(old).await.ok_or(StoreError::Gone)?;
         {
             let mut state = slot.lock();
-            if state.removed || state.record.version != expected {
-                return Err(StoreError::Gone);
-            }
+            fence(&state, expected)?;
             end(&self.owners, old, &mut state);
         }
         self.forget(old, settled).await;
@@ -294,7 +322,7 @@ impl SessionStore for MemoryStore {
     }
 
     async fn remove(&self, key: &StoreKey) -> StoreResult<()> {
-        if let Some((slot, settled)) = self.find(key).await {
+        if let Some((slot, settled)) = self.find_unleased(key).await {
             end(&self.owners, key, &mut slot.lock());
             self.forget(key, settled).await;
         }

@@ -60,7 +60,10 @@
 //!   session that was invalidated, rotated, ended by "sign out everywhere
 //!   else" or expired while a request was still running is never brought
 //!   back by that request's late save: [`save`](Session::save) returns
-//!   [`SessionError::Gone`] and writes nothing.
+//!   [`SessionError::Gone`] and writes nothing. A write that finds the
+//!   record alive but at another version (another request wrote it after
+//!   a shared store's lease expired) returns [`SessionError::Conflict`] and
+//!   also writes nothing, leaving the session and its cookie alone.
 //! * **Across instances** the same two rules hold in a shared store: the
 //!   lease is an atomic "set if absent, with expiry" and the version check
 //!   runs inside the store's atomic write. A lease that times out (a

@@ -109,12 +109,15 @@ end
 
 /// KEYS: record, fresh, settled. ARGV: 1 expected version ('' = none),
 /// then as WRITE, then 11 fresh cap, 12 settled cap.
+/// Returns 1 written, 0 gone, 2 conflict.
 const SAVE: &str = r"
 local cur = redis.call('HMGET', KEYS[1], 'v', 'o')
 if ARGV[1] == '' then
-  if cur[1] then return 0 end
-elseif cur[1] ~= ARGV[1] then
+  if cur[1] then return 2 end
+elseif not cur[1] then
   return 0
+elseif cur[1] ~= ARGV[1] then
+  return 2
 end
 if not write(KEYS[1], cur[2]) then return 0 end
 if not cur[1] and ARGV[4] == '' then
@@ -128,9 +131,11 @@ return 1
 
 /// KEYS: old record, new record, fresh, settled. ARGV: 1 expected version,
 /// then as WRITE (member is the new one), 11 old member, 12 settled cap.
+/// Returns 1 written, 0 gone, 2 conflict; on 0 or 2 neither key changed.
 const ROTATE: &str = r"
 local cur = redis.call('HMGET', KEYS[1], 'v', 'o')
-if cur[1] ~= ARGV[1] or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+if not cur[1] or ttl(ARGV[3], ARGV[6], ARGV[7], ARGV[8]) <= 0 then return 0 end
+if cur[1] ~= ARGV[1] or redis.call('EXISTS', KEYS[2]) == 1 then return 2 end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[3], ARGV[11])
 redis.call('ZREM', KEYS[4], ARGV[11])
@@ -328,6 +333,15 @@ impl RedisStore {
     }
 }
 
+/// What the save and rotate scripts answered.
+fn written(reply: i64) -> StoreResult<()> {
+    match reply {
+        1 => Ok(()),
+        2 => Err(StoreError::Conflict),
+        _ => Err(StoreError::Gone),
+    }
+}
+
 fn token() -> String {
     let mut bytes = [0u8; 16];
     OsRng
@@ -341,7 +355,15 @@ impl SessionStore for RedisStore {
     async fn acquire(&self, key: &StoreKey) -> StoreResult<Option<(Record, Lease)>> {
         let (fresh, settled) = tier_keys();
         let lease_key = format!("{PREFIX}l:{key}");
-        let token = token();
+        // Armed before the script runs: if its reply is lost (a timeout, a
+        // dropped connection) after Redis set the lease, dropping the guard
+        // gives the lease back instead of leaving it for 15 s.
+        let mut guard = RedisLease {
+            key: lease_key.clone(),
+            token: token(),
+            conn: self.conn.clone(),
+            released: false,
+        };
         let deadline = Instant::now() + LEASE_WAIT;
         let mut pause = Duration::from_millis(2);
         loop {
@@ -353,7 +375,7 @@ impl SessionStore for RedisStore {
                     .key(&lease_key)
                     .key(&fresh)
                     .key(&settled)
-                    .arg(&token)
+                    .arg(&guard.token)
                     .arg(LEASE_TTL.as_millis() as u64)
                     .arg(now_ms())
                     .arg(self.idle_ms)
@@ -373,20 +395,21 @@ impl SessionStore for RedisStore {
                         owner: (!reply[3].is_empty()).then(|| reply[3].as_str().into()),
                         version: reply[4].parse().map_err(|_| bad())?,
                     };
-                    let lease = RedisLease {
-                        key: lease_key,
-                        token,
-                        conn: self.conn.clone(),
-                        released: false,
-                    };
-                    return Ok(Some((record, Lease::new(lease))));
+                    return Ok(Some((record, Lease::new(guard))));
                 }
-                Some("absent") => return Ok(None),
+                Some("absent") => {
+                    // The script gave its lease back already.
+                    guard.released = true;
+                    return Ok(None);
+                }
                 Some("busy") if Instant::now() < deadline => {
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_millis(50));
                 }
-                Some("busy") => return Err(StoreError::Busy),
+                Some("busy") => {
+                    guard.released = true;
+                    return Err(StoreError::Busy);
+                }
                 _ => {
                     return Err(StoreError::Unavailable(
                         "unexpected reply to acquire".into(),
@@ -423,12 +446,7 @@ impl SessionStore for RedisStore {
         self.push_record(&mut call, &record, key);
         call.arg(self.fresh_cap).arg(self.settled_cap);
         let mut conn = self.conn.clone();
-        let written: i64 = self.checked(call.invoke_async(&mut conn).await)?;
-        if written == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::Gone)
-        }
+        written(self.checked(call.invoke_async(&mut conn).await)?)
     }
 
     async fn rotate(
@@ -448,12 +466,7 @@ impl SessionStore for RedisStore {
         self.push_record(&mut call, &record, new);
         call.arg(old.to_string()).arg(self.settled_cap);
         let mut conn = self.conn.clone();
-        let written: i64 = self.checked(call.invoke_async(&mut conn).await)?;
-        if written == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::Gone)
-        }
+        written(self.checked(call.invoke_async(&mut conn).await)?)
     }
 
     async fn remove(&self, key: &StoreKey) -> StoreResult<()> {

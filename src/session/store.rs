@@ -11,7 +11,8 @@
 //!   requests all count.
 //! * **A version check on every write** ([`SessionStore::save`],
 //!   [`SessionStore::rotate`]): a write names the version it loaded and fails
-//!   with [`StoreError::Gone`] if the record is no longer that one. The lease
+//!   with [`StoreError::Gone`] (deleted) or [`StoreError::Conflict`] (written
+//!   by another request) if the record is no longer that one. The lease
 //!   alone cannot give this: another user action may delete a session
 //!   without holding its lease ("sign out everywhere else"), and a shared
 //!   store's lease can time out under a stalled request. The version check
@@ -112,11 +113,17 @@ pub struct SessionInfo {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
-    /// The record is not the one the write expected: it was deleted
-    /// (invalidated, rotated, expired, ended from another session) or
-    /// replaced since it was loaded. The write did nothing.
+    /// The record the write expected is gone: it was invalidated, rotated
+    /// away, expired, evicted or ended from another session. The write did
+    /// nothing, and the session must not be written again under this key.
     #[error("the session ended while this request was running")]
     Gone,
+    /// The record is there but at another version: another request wrote
+    /// it meanwhile (a shared store's lease expired under a stalled
+    /// request), or a new session's key was taken. The write did nothing;
+    /// the session itself lives on.
+    #[error("the session was changed by another request while this one was running")]
+    Conflict,
     /// Another request held the session's lease for too long.
     #[error("the session is busy with another request")]
     Busy,
@@ -272,7 +279,8 @@ pub trait SessionStore: Send + Sync + 'static {
     /// (`None`: only if there is no record yet).
     ///
     /// # Errors
-    /// [`StoreError::Gone`] if the stored record is not the expected one;
+    /// [`StoreError::Gone`] if the expected record was deleted,
+    /// [`StoreError::Conflict`] if it is at another version;
     /// [`StoreError::Unavailable`] if the store cannot be reached.
     ///
     /// # Examples
@@ -289,8 +297,8 @@ pub trait SessionStore: Send + Sync + 'static {
     /// store.save(&key, Some(1), record(2)).await.unwrap();
     ///
     /// // Two writes that loaded version 1: only the first one lands.
-    /// assert_eq!(store.save(&key, Some(1), record(2)).await, Err(StoreError::Gone));
-    /// assert_eq!(store.save(&key, None, record(1)).await, Err(StoreError::Gone));
+    /// assert_eq!(store.save(&key, Some(1), record(2)).await, Err(StoreError::Conflict));
+    /// assert_eq!(store.save(&key, None, record(1)).await, Err(StoreError::Conflict));
     /// # });
     /// ```
     async fn save(&self, key: &StoreKey, expected: Option<u64>, record: Record) -> StoreResult<()>;

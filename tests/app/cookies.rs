@@ -130,3 +130,24 @@ fn other_cookies_beside_ours_do_not_disturb_the_session() {
         .unwrap()
         .contains("Session counter is 1."));
 }
+
+#[test]
+fn a_percent_encoded_twin_of_the_cookie_name_is_not_taken_for_ours() {
+    // Browsers apply the __Host- rules to the literal name only, so a
+    // subdomain can set `__Host%2Dgsid`; Rocket's cookie jar would decode
+    // it into our name. Through the real server, it must not be adopted.
+    let server = crate::server::Server::start(&[]);
+    let first = server.get("/counter", None);
+    let id = first
+        .session_cookie()
+        .unwrap()
+        .trim_start_matches("gsid=")
+        .to_owned();
+    let twin = server.get("/counter", Some(&format!("g%73id={id}")));
+    assert!(
+        twin.body.contains("New session - setting counter to 0."),
+        "the twin was adopted"
+    );
+    let real = server.get("/counter", Some(&format!("gsid={id}")));
+    assert!(real.body.contains("Session counter is 1."));
+}

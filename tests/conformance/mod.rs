@@ -73,21 +73,20 @@ async fn saved_sessions_load_back_and_unknown_keys_are_absent(store: &dyn Sessio
 async fn writes_are_fenced_by_version(store: &dyn SessionStore) {
     let k = key();
     store.save(&k, None, record("{}", 1, None)).await.unwrap();
-    // Creating over an existing record, or writing from a stale version, fails.
+    // Creating over an existing record, or writing from a stale version,
+    // conflicts and writes nothing; the session lives on.
     assert_eq!(
         store.save(&k, None, record("{}", 1, None)).await,
-        Err(StoreError::Gone)
+        Err(StoreError::Conflict)
     );
     store
         .save(&k, Some(1), record(r#"{"v":2}"#, 2, None))
         .await
         .unwrap();
-    assert_eq!(
-        store
-            .save(&k, Some(1), record(r#"{"v":"stale"}"#, 2, None))
-            .await,
-        Err(StoreError::Gone)
-    );
+    let stale = store
+        .save(&k, Some(1), record(r#"{"v":"stale"}"#, 2, None))
+        .await;
+    assert_eq!(stale, Err(StoreError::Conflict));
     assert_eq!(load(store, &k).await.unwrap().data.as_ref(), r#"{"v":2}"#);
 }
 
@@ -127,6 +126,12 @@ async fn rotation_moves_the_session_and_kills_the_old_key(store: &dyn SessionSto
     let other = key();
     assert_eq!(
         store.rotate(&new, 1, &other, record("{}", 2, None)).await,
+        Err(StoreError::Conflict)
+    );
+    // Nor does one from a session that is gone.
+    let gone = key();
+    assert_eq!(
+        store.rotate(&gone, 1, &other, record("{}", 2, None)).await,
         Err(StoreError::Gone)
     );
     assert_eq!(load(store, &other).await, None);
