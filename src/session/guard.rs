@@ -8,7 +8,8 @@ use rocket::request::{FromRequest, Outcome, Request};
 use rocket::{Ignite, Rocket, Sentinel};
 
 use super::config::SessionConfig;
-use super::handle::{Session, SessionError};
+use super::error::SessionError;
+use super::handle::Session;
 use super::id::SessionId;
 use super::store::SessionStore;
 

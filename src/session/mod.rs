@@ -80,6 +80,7 @@
 //! the embedded one.
 
 pub mod config;
+mod error;
 pub mod fairing;
 mod guard;
 mod handle;
@@ -88,13 +89,16 @@ mod locks;
 pub mod memory;
 mod owners;
 #[cfg(feature = "redis")]
+mod redis_scripts;
+#[cfg(feature = "redis")]
 pub mod redis_store;
 pub mod store;
 
 pub use config::SessionConfig;
+pub use error::SessionError;
 pub use fairing::SessionFairing;
 pub use guard::Sessions;
-pub use handle::{Session, SessionError, SessionSummary};
+pub use handle::{Session, SessionSummary};
 pub use id::{SessionId, StoreKey};
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
