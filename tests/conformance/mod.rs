@@ -239,7 +239,7 @@ where
     Fut: Future<Output = Arc<dyn SessionStore>>,
 {
     let idle = make(Settings {
-        idle: Duration::from_secs(1),
+        idle: Duration::from_secs(2),
         ..LONG
     })
     .await;
@@ -248,8 +248,9 @@ where
         .await
         .unwrap();
     idle.save(&busy, None, record("{}", 1, None)).await.unwrap();
+    // Loads 0.7 s apart keep `busy` alive for 2.8 s; `quiet` idles out.
     for _ in 0..4 {
-        tokio::time::sleep(Duration::from_millis(450)).await;
+        tokio::time::sleep(Duration::from_millis(700)).await;
         assert!(
             load(&*idle, &busy).await.is_some(),
             "loading restarts the idle clock"
@@ -258,18 +259,19 @@ where
     assert_eq!(load(&*idle, &quiet).await, None, "idle past the timeout");
 
     let absolute = make(Settings {
-        absolute: Duration::from_secs(1),
+        absolute: Duration::from_secs(2),
         ..LONG
     })
     .await;
     let k = key();
+    let started = std::time::Instant::now();
     absolute
         .save(&k, None, record("{}", 1, None))
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(load(&*absolute, &k).await.is_some());
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    tokio::time::sleep(Duration::from_millis(2300).saturating_sub(started.elapsed())).await;
     assert_eq!(
         load(&*absolute, &k).await,
         None,
