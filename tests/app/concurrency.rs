@@ -5,31 +5,27 @@ use rocket::http::Status;
 
 use crate::helpers::{async_client, store_has, store_of, Gate};
 
-#[rocket::async_test]
-async fn fifty_concurrent_increments_of_one_session_all_count() {
-    let client = async_client(&[]).await;
-    assert_eq!(
-        client
-            .get("/test/incr")
-            .dispatch()
-            .await
-            .into_string()
-            .await
-            .unwrap(),
-        "1"
-    );
-
-    let requests = (0..50).map(|_| async { client.get("/test/incr").dispatch().await.status() });
-    let statuses = join_all(requests).await;
-    assert!(statuses.iter().all(|s| *s == Status::Ok), "{statuses:?}");
-
-    let last = client
+/// One `/test/incr` request: the counter's new value.
+async fn incr(client: &rocket::local::asynchronous::Client) -> String {
+    client
         .get("/test/incr")
         .dispatch()
         .await
         .into_string()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[rocket::async_test]
+async fn fifty_concurrent_increments_of_one_session_all_count() {
+    let client = async_client(&[]).await;
+    assert_eq!(incr(&client).await, "1");
+
+    let requests = (0..50).map(|_| async { client.get("/test/incr").dispatch().await.status() });
+    let statuses = join_all(requests).await;
+    assert!(statuses.iter().all(|s| *s == Status::Ok), "{statuses:?}");
+
+    let last = incr(&client).await;
     assert_eq!(last, "52");
 }
 
@@ -53,13 +49,7 @@ async fn a_request_waits_for_a_running_one_so_its_invalidate_is_final() {
     assert_eq!(b.status(), Status::Ok);
 
     // B ran after A, so the session is gone, not revived by A's save.
-    let after = client
-        .get("/test/incr")
-        .dispatch()
-        .await
-        .into_string()
-        .await
-        .unwrap();
+    let after = incr(&client).await;
     assert_eq!(after, "1");
 }
 
