@@ -36,6 +36,7 @@ use rand::rngs::OsRng;
 use rand::TryRngCore as _;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands as _, Script};
+use rocket::futures::FutureExt as _;
 
 use super::id::StoreKey;
 use super::redis_scripts::{ACQUIRE, EVICT, RELEASE, REMOVE, ROTATE, SAVE, WRITE};
@@ -310,16 +311,22 @@ impl SessionStore for RedisStore {
             return;
         };
         lease.released = true;
-        let mut conn = self.conn.clone();
-        let result: redis::RedisResult<i64> = self
-            .scripts
-            .release
-            .key(&lease.key)
-            .arg(&lease.token)
-            .invoke_async(&mut conn)
-            .await;
-        // If this fails the lease expires by itself; nothing else to do.
-        let _ = self.checked(result);
+        let (mut conn, script) = (self.conn.clone(), self.scripts.release.clone());
+        let mut release = Box::pin(async move {
+            let _: redis::RedisResult<i64> = script
+                .key(&lease.key)
+                .arg(&lease.token)
+                .invoke_async(&mut conn)
+                .await;
+        });
+        // One poll puts the command on the shared connection, ahead of any
+        // later request's acquire on it; waiting for Redis's reply would only
+        // hold this response back by a round trip. If the command could not
+        // be queued yet, or the release fails, the next request on this
+        // session waits for it (or for the lease's expiry): slower, never wrong.
+        if release.as_mut().now_or_never().is_none() {
+            tokio::spawn(release);
+        }
     }
 
     async fn save(&self, key: &StoreKey, expected: Option<u64>, record: Record) -> StoreResult<()> {
