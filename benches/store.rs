@@ -7,17 +7,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use memsess::session::store::now_ms;
 use memsess::session::{MemoryStore, Record, SessionId, SessionStore, StoreKey};
 use tokio::runtime::Runtime;
 
 fn record(version: u64) -> Record {
-    Record {
-        data: r#"{"counter":1,"csrf":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}"#.into(),
-        created_ms: now_ms(),
-        owner: None,
+    Record::new(
+        r#"{"counter":1,"csrf":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}"#,
         version,
-    }
+    )
 }
 
 /// A store holding `live` settled sessions, and their keys.

@@ -8,10 +8,13 @@
 //! or shadow it).
 
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use rocket::figment::Figment;
 use serde::Deserialize;
+
+use super::limits::{Limits, MAX_PER_USER, REMEMBER_ABSOLUTE, REMEMBER_IDLE};
 
 /// Resolved session settings.
 ///
@@ -46,6 +49,19 @@ pub struct SessionConfig {
     pub secure: bool,
     /// `"memory"`, or the URL of a shared store.
     pub store: String,
+    /// `idle_timeout` for remembered sessions ("keep me signed in").
+    pub remember_idle_timeout: Duration,
+    /// `absolute_timeout` for remembered sessions.
+    pub remember_absolute_timeout: Duration,
+    /// The most live sessions one user holds; a login past that ends the
+    /// user's least recently used session.
+    pub max_sessions_per_user: u64,
+    /// Where the memory store keeps its sessions across restarts; `None`
+    /// (`snapshot_file = ""`) keeps nothing.
+    pub snapshot_file: Option<PathBuf>,
+    /// How often the memory store writes its snapshot, when something
+    /// changed.
+    pub snapshot_interval: Duration,
 }
 
 /// The keys as written in `Rocket.toml`; unset ones take defaults.
@@ -58,6 +74,11 @@ struct Raw {
     max_sessions: Option<u64>,
     secure: Option<bool>,
     store: Option<String>,
+    remember_idle_timeout: Option<u64>,
+    remember_absolute_timeout: Option<u64>,
+    max_sessions_per_user: Option<u64>,
+    snapshot_file: Option<PathBuf>,
+    snapshot_interval: Option<u64>,
 }
 
 /// A configuration value the app cannot run with, and which key it is.
@@ -178,9 +199,35 @@ impl SessionConfig {
         let idle_timeout = seconds("idle_timeout", raw.idle_timeout, 1800)?;
         let absolute_timeout = seconds("absolute_timeout", raw.absolute_timeout, 43200)?;
 
+        let remember_idle_timeout = seconds(
+            "remember_idle_timeout",
+            raw.remember_idle_timeout,
+            REMEMBER_IDLE.as_secs(),
+        )?;
+        let remember_absolute_timeout = seconds(
+            "remember_absolute_timeout",
+            raw.remember_absolute_timeout,
+            REMEMBER_ABSOLUTE.as_secs(),
+        )?;
+        let snapshot_interval = seconds("snapshot_interval", raw.snapshot_interval, 30)?;
+
         let max_sessions = raw.max_sessions.unwrap_or(100_000);
-        if !(2..=1 << 40).contains(&max_sessions) {
-            return Err(invalid("max_sessions", "must be between 2 and 2^40"));
+        if !(4..=1 << 40).contains(&max_sessions) {
+            return Err(invalid("max_sessions", "must be between 4 and 2^40"));
+        }
+        let max_sessions_per_user = raw.max_sessions_per_user.unwrap_or(MAX_PER_USER);
+        if !(1..=10_000).contains(&max_sessions_per_user) {
+            return Err(invalid(
+                "max_sessions_per_user",
+                "must be between 1 and 10000",
+            ));
+        }
+        let snapshot_file = raw
+            .snapshot_file
+            .unwrap_or_else(|| "data/sessions.snapshot".into());
+        let snapshot_file = (!snapshot_file.as_os_str().is_empty()).then_some(snapshot_file);
+        if snapshot_file.as_ref().is_some_and(|f| f.is_dir()) {
+            return Err(invalid("snapshot_file", "must name a file, not a folder"));
         }
 
         let store = raw.store.unwrap_or_else(|| "memory".into());
@@ -198,7 +245,35 @@ impl SessionConfig {
             max_sessions,
             secure,
             store,
+            remember_idle_timeout,
+            remember_absolute_timeout,
+            max_sessions_per_user,
+            snapshot_file,
+            snapshot_interval,
         })
+    }
+
+    /// The timeouts and bounds the store keeps.
+    ///
+    /// # Examples
+    /// ```
+    /// use rocket::figment::Figment;
+    /// use memsess::session::SessionConfig;
+    ///
+    /// let figment = Figment::from(rocket::Config::debug_default());
+    /// let limits = SessionConfig::from_figment(&figment).unwrap().limits();
+    /// assert_eq!(limits.max_sessions_per_user, 20);
+    /// assert_eq!(limits.remember_idle.as_secs(), 7 * 24 * 3600);
+    /// ```
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_sessions: self.max_sessions,
+            max_sessions_per_user: self.max_sessions_per_user,
+            idle: self.idle_timeout,
+            absolute: self.absolute_timeout,
+            remember_idle: self.remember_idle_timeout,
+            remember_absolute: self.remember_absolute_timeout,
+        }
     }
 }
 
@@ -244,7 +319,7 @@ mod tests {
     }
 
     #[test]
-    fn debug_profile_defaults_match_the_spec() {
+    fn debug_profile_defaults_are_the_documented_ones() {
         let config = SessionConfig::from_figment(&with("debug", "x", 1)).unwrap();
         assert_eq!(
             config,
@@ -255,6 +330,11 @@ mod tests {
                 max_sessions: 100_000,
                 secure: false,
                 store: "memory".into(),
+                remember_idle_timeout: Duration::from_secs(604_800),
+                remember_absolute_timeout: Duration::from_secs(2_592_000),
+                max_sessions_per_user: 20,
+                snapshot_file: Some("data/sessions.snapshot".into()),
+                snapshot_interval: Duration::from_secs(30),
             }
         );
     }
@@ -296,6 +376,23 @@ mod tests {
         assert_eq!(
             error_key(with("debug", "session.idle_timeot", 5)),
             "session.idle_timeot"
+        );
+        let off = with("debug", "session.snapshot_file", "");
+        assert_eq!(
+            SessionConfig::from_figment(&off).unwrap().snapshot_file,
+            None
+        );
+        for key in [
+            "session.remember_idle_timeout",
+            "session.remember_absolute_timeout",
+            "session.max_sessions_per_user",
+            "session.snapshot_interval",
+        ] {
+            assert_eq!(error_key(with("debug", key, 0)), key);
+        }
+        assert_eq!(
+            error_key(with("debug", "session.snapshot_file", 3)),
+            "session.snapshot_file"
         );
     }
 }

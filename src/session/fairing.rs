@@ -5,12 +5,18 @@
 //! fairings run, and catchers reset it, so a cookie added to the jar here
 //! would be lost. The fairing writes `Set-Cookie` itself.
 //!
-//! | the request's session ...                         | `Set-Cookie`        |
-//! |---------------------------------------------------|---------------------|
-//! | was saved under an id the client doesn't have     | the id              |
-//! | (a new session, a rotated one)                    |                     |
-//! | was loaded, then ended and not saved again        | removal (`Max-Age=0`) |
-//! | anything else (unchanged, saved in place, unsaved)| none                |
+//! | the request's session ...                            | `Set-Cookie`           |
+//! |------------------------------------------------------|------------------------|
+//! | was saved under an id the client doesn't have        | the id                 |
+//! | (a new session, a rotated one)                       |                        |
+//! | was saved after it became remembered, or stopped     | the id, with or without|
+//! | being so                                             | `Max-Age`              |
+//! | was loaded, then ended and not saved again           | removal (`Max-Age=0`)  |
+//! | anything else (unchanged, saved in place, unsaved)   | none                   |
+//!
+//! A remembered session's cookie carries `Max-Age` equal to the time left
+//! until the session's absolute deadline, so the browser keeps it exactly
+//! as long as the server does; every other cookie ends with the browser.
 //!
 //! Every response of a request that loaded a session also gets
 //! `Cache-Control: no-store`: it was rendered from session data, and no
@@ -26,7 +32,7 @@ use super::config::SessionConfig;
 use super::guard::{Loaded, Sessions};
 use super::handle::CookieAction;
 use super::memory::MemoryStore;
-use super::store::SessionStore;
+use super::store::{now_ms, SessionStore};
 
 /// Attach this to use [`Session`](super::Session) guards.
 ///
@@ -133,7 +139,21 @@ impl Fairing for SessionFairing {
         let action = session.release().await;
         let config = &sessions.config;
         let cookie = match action {
-            CookieAction::Set(id) => Some(session_cookie(config, id.to_string())),
+            CookieAction::Set {
+                id,
+                remembered_since,
+            } => {
+                let mut cookie = session_cookie(config, id.to_string());
+                if let Some(created_ms) = remembered_since {
+                    // A remembered cookie outlives the browser, until the
+                    // session's absolute deadline and not a moment longer.
+                    let deadline = created_ms
+                        .saturating_add(config.remember_absolute_timeout.as_millis() as u64);
+                    let left = deadline.saturating_sub(now_ms()) / 1000;
+                    cookie.set_max_age(rocket::time::Duration::seconds(left as i64));
+                }
+                Some(cookie)
+            }
             CookieAction::Remove => {
                 let mut cookie = session_cookie(config, String::new());
                 cookie.make_removal();
@@ -150,27 +170,22 @@ impl Fairing for SessionFairing {
 
 /// The store `session.store` names.
 fn build_store(config: &SessionConfig) -> Result<Arc<dyn SessionStore>, String> {
-    let (max, idle, absolute) = (
-        config.max_sessions,
-        config.idle_timeout,
-        config.absolute_timeout,
-    );
+    let limits = config.limits();
     if config.store == "memory" {
-        return Ok(Arc::new(MemoryStore::new(max, idle, absolute)));
+        return Ok(Arc::new(MemoryStore::with_limits(limits)));
     }
     #[cfg(feature = "redis")]
-    return Ok(Arc::new(super::redis_store::RedisStore::new(
+    return Ok(Arc::new(super::redis_store::RedisStore::with_limits(
         &config.store,
-        max,
-        idle,
-        absolute,
+        limits,
     )?));
     #[cfg(not(feature = "redis"))]
     Err("this build has no Redis support (the `redis` feature is off)".into())
 }
 
-/// The cookie with the attributes SPEC 5 asks for. No `Max-Age` or
-/// `Expires`: it ends with the browser, and the server ends it sooner.
+/// The session cookie: `HttpOnly`, `SameSite=Lax`, `Path=/`, no `Domain`,
+/// `Secure` when configured. No `Max-Age` or `Expires` unless the session
+/// is remembered: it ends with the browser, and the server ends it sooner.
 fn session_cookie(config: &SessionConfig, value: String) -> Cookie<'static> {
     Cookie::build((config.cookie_name.clone(), value))
         .path("/")

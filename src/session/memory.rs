@@ -1,7 +1,8 @@
 //! The embedded store: sessions in moka caches inside the process.
 //!
-//! Each session is a *slot*: its record behind a small mutex, with a
-//! `removed` flag. The caches only index slots; the flag is the truth.
+//! Each session is a [`Slot`](super::slot): its record behind a small
+//! mutex, with a `removed` flag. The caches only index slots; the flag is
+//! the truth.
 //!
 //! * **Writes in place, fenced by version**: a save finds the slot, locks
 //!   it, and replaces the record only if the version is the one the request
@@ -11,25 +12,28 @@
 //!   removed slot never comes back, and there is no check-then-write race.
 //! * **Leases** are `KeyedLocks`: one async mutex per key in use, held by
 //!   the request from load to response; idle sessions cost nothing there.
-//! * **Expiry**: moka's time-to-idle ends a session not loaded for
-//!   `idle_timeout` (each load restarts it); the absolute deadline
-//!   (`created + absolute_timeout`) is checked on every load, which ends
-//!   the session once it is passed, however busy.
-//! * **Bound, and floods**: sessions live in two tiers, together at most
-//!   `max_sessions`. Every new session starts in the *fresh* tier (a
-//!   quarter of the bound); it moves to the *settled* tier when its client
-//!   comes back with the cookie, or when it gets an owner (at login). A
-//!   flood of cookie-less requests makes only one-request sessions, which
-//!   never come back, so it churns the fresh tier and cannot evict the
-//!   sessions of people who are using the site. Each tier evicts its least
-//!   recently used entry first. A settled slot that expires or is evicted
-//!   is flagged removed (and leaves the owner index), so a request still
-//!   holding it gets [`StoreError::Gone`] rather than saving into the void.
+//! * **Expiry** is moka's, per entry: each slot expires its idle timeout
+//!   after its last read, or at its absolute deadline if that comes first,
+//!   by the ordinary or the remembered pair (see [`Limits`]). Loads check
+//!   the wall clock too, so a slot is never served past its end.
+//! * **Tiers** (see [`Limits`]): new sessions start in the *fresh* tier,
+//!   move to the *anonymous* tier when their client comes back, and to the
+//!   *owned* tier when they get an owner (at login). Slots only ever move
+//!   forward, fresh → anonymous → owned (an owned session that loses its
+//!   owner stays owned), and a move inserts into the next tier before it
+//!   leaves the last one, so a lookup that probes the tiers in that order
+//!   never misses a slot on the move. Each tier evicts its least recently
+//!   used slot when full, so anonymous traffic never evicts an owned
+//!   session; a login past `max_sessions_per_user` ends that user's least
+//!   recently used session.
 //! * **The owner index** (`OwnerIndex`) maps a user to their slots, so
-//!   listing them needs no scan and touches no idle clock.
+//!   listing them needs no scan and touches no idle clock. The owned tier
+//!   has an eviction listener that flags a slot it expires or evicts and
+//!   takes it out of the index; the other tiers hold no owned slot, and
+//!   have no listener (which spares them moka's per-key write locks): a
+//!   save checks afterwards that its slot is still there.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use moka::future::Cache;
@@ -37,46 +41,25 @@ use moka::notification::RemovalCause;
 use moka::policy::EvictionPolicy;
 
 use super::id::{KeyHashBuilder, StoreKey};
+use super::limits::Limits;
 use super::locks::KeyedLocks;
 use super::owners::OwnerIndex;
-use super::store::{now_ms, Lease, Record, SessionInfo, SessionStore, StoreError, StoreResult};
+use super::record::now_ms;
+use super::slot::{end, fence, Slot, SlotExpiry};
+use super::store::{Lease, Record, SessionInfo, SessionStore, StoreError, StoreResult};
 
 /// How long a request waits for a session another request is using.
 const LEASE_WAIT: Duration = Duration::from_secs(10);
 
-/// One session.
-struct Slot {
-    state: Mutex<SlotState>,
-    // Written by each load; atomic so listings read it without the lock.
-    last_seen_ms: AtomicU64,
-}
-
-struct SlotState {
-    record: Record,
-    /// Ended (invalidated, rotated away, expired or evicted): never again
-    /// readable or writable.
-    removed: bool,
-}
-
-impl Slot {
-    fn new(record: Record) -> Arc<Slot> {
-        Arc::new(Slot {
-            state: Mutex::new(SlotState {
-                record,
-                removed: false,
-            }),
-            last_seen_ms: AtomicU64::new(now_ms()),
-        })
-    }
-
-    fn lock(&self) -> MutexGuard<'_, SlotState> {
-        // Every change under this lock is a single assignment, so a
-        // poisoned lock still guards a whole state.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
 type Tier = Cache<StoreKey, Arc<Slot>, KeyHashBuilder>;
+
+/// Which tier a slot is in, in the order slots move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Fresh,
+    Anonymous,
+    Owned,
+}
 
 /// The in-process [`SessionStore`].
 ///
@@ -102,16 +85,16 @@ type Tier = Cache<StoreKey, Arc<Slot>, KeyHashBuilder>;
 /// ```
 pub struct MemoryStore {
     fresh: Tier,
-    settled: Tier,
+    anonymous: Tier,
+    owned: Tier,
     locks: KeyedLocks,
     owners: Arc<OwnerIndex<Slot>>,
-    idle_ms: u64,
-    absolute_ms: u64,
+    limits: Limits,
 }
 
 impl MemoryStore {
-    /// A store of at most `max_sessions` sessions (at least 2) with the
-    /// given timeouts.
+    /// A store of at most `max_sessions` sessions (at least 4) with the
+    /// given timeouts, and the defaults of [`Limits::new`] for the rest.
     ///
     /// # Examples
     /// ```
@@ -124,91 +107,116 @@ impl MemoryStore {
     /// # });
     /// ```
     pub fn new(max_sessions: u64, idle: Duration, absolute: Duration) -> Self {
-        let fresh_capacity = (max_sessions / 4).max(1);
-        let owners: Arc<OwnerIndex<Slot>> = Arc::default();
+        Self::with_limits(Limits::new(max_sessions, idle, absolute))
+    }
+
+    /// A store with all of its [`Limits`] given.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use memsess::session::{Limits, MemoryStore};
+    ///
+    /// let limits = Limits {
+    ///     max_sessions_per_user: 5,
+    ///     ..Limits::new(1000, Duration::from_secs(1800), Duration::from_secs(43200))
+    /// };
+    /// let store = MemoryStore::with_limits(limits);
+    /// # let _ = store;
+    /// ```
+    pub fn with_limits(limits: Limits) -> Self {
+        let capacities = limits.tiers();
         let tier = |capacity: u64| {
             Cache::builder()
                 .max_capacity(capacity)
                 .eviction_policy(EvictionPolicy::lru())
-                .time_to_idle(idle)
+                .expire_after(SlotExpiry(limits))
         };
-        // Owned sessions live in the settled tier only, so only it needs an
-        // eviction listener (which also makes moka take per-key locks on
-        // every write, a cost the flood-facing fresh tier is spared).
-        let fresh = tier(fresh_capacity).build_with_hasher(KeyHashBuilder::default());
+        let owners: Arc<OwnerIndex<Slot>> = Arc::default();
         let index = owners.clone();
-        let settled = tier(max_sessions.saturating_sub(fresh_capacity).max(1))
+        let owned = tier(capacities.owned)
             .eviction_listener(move |key: Arc<StoreKey>, slot: Arc<Slot>, cause| {
-                // Our own removals flag the slot first; a move between tiers
-                // is explicit too and must not end the session.
+                // Our own removals flag the slot first.
                 if matches!(cause, RemovalCause::Expired | RemovalCause::Size) {
                     end(&index, &key, &mut slot.lock());
                 }
             })
             .build_with_hasher(KeyHashBuilder::default());
         MemoryStore {
-            fresh,
-            settled,
+            fresh: tier(capacities.fresh).build_with_hasher(KeyHashBuilder::default()),
+            anonymous: tier(capacities.anonymous).build_with_hasher(KeyHashBuilder::default()),
+            owned,
             locks: KeyedLocks::default(),
             owners,
-            idle_ms: idle.as_millis() as u64,
-            absolute_ms: absolute.as_millis() as u64,
+            limits,
         }
     }
 
-    fn past_deadline(&self, record: &Record, now: u64) -> bool {
-        now >= record.created_ms.saturating_add(self.absolute_ms)
-    }
-
-    /// The slot under `key`, settled or fresh. Reading restarts its idle
-    /// clock. For requests that hold the key's lease, which are the only
-    /// ones that move a slot between tiers.
-    async fn find(&self, key: &StoreKey) -> Option<(Arc<Slot>, bool)> {
-        if let Some(slot) = self.settled.get(key).await {
-            return Some((slot, true));
+    fn tier(&self, place: Place) -> &Tier {
+        match place {
+            Place::Fresh => &self.fresh,
+            Place::Anonymous => &self.anonymous,
+            Place::Owned => &self.owned,
         }
-        self.fresh.get(key).await.map(|slot| (slot, false))
     }
 
-    /// Like [`find`](Self::find), for callers without the lease: a move
-    /// inserts into the settled tier before it leaves the fresh one, so
-    /// looking in the fresh tier first cannot miss a slot on the move.
-    async fn find_unleased(&self, key: &StoreKey) -> Option<(Arc<Slot>, bool)> {
-        if let Some(slot) = self.fresh.get(key).await {
-            return Some((slot, false));
+    /// The slot under `key` and its tier. Reading restarts its idle clock.
+    /// For requests that hold the key's lease, which are the only ones
+    /// that move a slot; probes the likeliest tiers first.
+    async fn find(&self, key: &StoreKey) -> Option<(Arc<Slot>, Place)> {
+        for place in [Place::Owned, Place::Anonymous, Place::Fresh] {
+            if let Some(slot) = self.tier(place).get(key).await {
+                return Some((slot, place));
+            }
         }
-        self.settled.get(key).await.map(|slot| (slot, true))
+        None
     }
 
-    /// Moves a slot from the fresh tier to the settled one.
-    async fn settle(&self, key: StoreKey, slot: Arc<Slot>) {
-        self.settled.insert(key, slot).await;
-        self.fresh.invalidate(&key).await;
+    /// Like [`find`](Self::find), for callers without the lease: probes
+    /// the tiers in the order slots move, so a slot on the move is seen.
+    async fn find_unleased(&self, key: &StoreKey) -> Option<(Arc<Slot>, Place)> {
+        for place in [Place::Fresh, Place::Anonymous, Place::Owned] {
+            if let Some(slot) = self.tier(place).get(key).await {
+                return Some((slot, place));
+            }
+        }
+        None
     }
 
-    /// Drops `key` from its tier (its slot is already flagged removed).
-    async fn forget(&self, key: &StoreKey, settled: bool) {
-        let tier = if settled { &self.settled } else { &self.fresh };
-        tier.invalidate(key).await;
+    /// Moves a slot forward, into `to` before out of `from`.
+    async fn promote(&self, key: StoreKey, slot: Arc<Slot>, from: Place, to: Place) {
+        self.tier(to).insert(key, slot).await;
+        self.tier(from).invalidate(&key).await;
     }
-}
 
-/// Whether a write that loaded `version` may replace this slot's record.
-fn fence(state: &SlotState, version: u64) -> StoreResult<()> {
-    if state.removed {
-        Err(StoreError::Gone)
-    } else if state.record.version != version {
-        Err(StoreError::Conflict)
-    } else {
-        Ok(())
+    /// Puts a new slot for `record` in its tier and indexes its owner.
+    async fn place(&self, key: StoreKey, record: Record, place: Place) {
+        let owner = record.owner.clone();
+        let slot = Slot::new(record, now_ms());
+        match owner {
+            Some(owner) => {
+                self.owners.insert(&owner, key, slot.clone());
+                self.owned.insert(key, slot).await;
+                self.cap(&owner, key).await;
+            }
+            None => self.tier(place).insert(key, slot).await,
+        }
     }
-}
 
-/// Flags a slot removed and takes it out of the owner index.
-fn end(owners: &OwnerIndex<Slot>, key: &StoreKey, state: &mut SlotState) {
-    state.removed = true;
-    if let Some(owner) = &state.record.owner {
-        owners.remove(owner, key);
+    /// Ends `owner`'s least recently used sessions past the per-user
+    /// bound, sparing `keep` (the session that just logged in).
+    async fn cap(&self, owner: &str, keep: StoreKey) {
+        let mut theirs = self.owners.of(owner);
+        let Some(over) = (theirs.len() as u64).checked_sub(self.limits.max_sessions_per_user)
+        else {
+            return;
+        };
+        theirs.retain(|(key, _)| *key != keep);
+        theirs.sort_by_key(|(_, slot)| slot.last_seen_ms());
+        for (key, slot) in theirs.into_iter().take(over as usize) {
+            end(&self.owners, &key, &mut slot.lock());
+            self.owned.invalidate(&key).await;
+        }
     }
 }
 
@@ -220,7 +228,7 @@ impl SessionStore for MemoryStore {
             .lock(*key, LEASE_WAIT)
             .await
             .ok_or(StoreError::Busy)?;
-        let Some((slot, settled)) = self.find(key).await else {
+        let Some((slot, place)) = self.find(key).await else {
             return Ok(None);
         };
         let now = now_ms();
@@ -228,7 +236,7 @@ impl SessionStore for MemoryStore {
             let mut state = slot.lock();
             if state.removed {
                 None
-            } else if self.past_deadline(&state.record, now) {
+            } else if now >= self.limits.ends_ms(&state.record, slot.last_seen_ms()) {
                 end(&self.owners, key, &mut state);
                 None
             } else {
@@ -236,40 +244,35 @@ impl SessionStore for MemoryStore {
             }
         };
         let Some(record) = record else {
-            self.forget(key, settled).await;
+            self.tier(place).invalidate(key).await;
             return Ok(None);
         };
-        slot.last_seen_ms.store(now, Ordering::Relaxed);
-        if !settled {
-            // The client came back with the cookie: the session settles.
-            self.settle(*key, slot).await;
+        slot.touch(now);
+        if place == Place::Fresh {
+            // The client came back with the cookie.
+            self.promote(*key, slot, Place::Fresh, Place::Anonymous)
+                .await;
         }
         Ok(Some((record, Lease::new(guard))))
     }
 
     async fn save(&self, key: &StoreKey, expected: Option<u64>, record: Record) -> StoreResult<()> {
-        let owned = record.owner.is_some();
         let Some(version) = expected else {
             // A new session: its key comes from a fresh random id, so only
             // this request can be creating it.
             if self.find(key).await.is_some() {
                 return Err(StoreError::Conflict);
             }
-            if let Some(owner) = record.owner.clone() {
-                let slot = Slot::new(record);
-                self.owners.insert(&owner, *key, slot.clone());
-                self.settled.insert(*key, slot).await;
-            } else {
-                self.fresh.insert(*key, Slot::new(record)).await;
-            }
+            self.place(*key, record, Place::Fresh).await;
             return Ok(());
         };
-        let (slot, settled) = self.find(key).await.ok_or(StoreError::Gone)?;
-        {
+        let (slot, place) = self.find(key).await.ok_or(StoreError::Gone)?;
+        let gained = {
             let mut state = slot.lock();
             fence(&state, version)?;
             let old_owner = state.record.owner.take();
-            if old_owner != record.owner {
+            let gained = (old_owner != record.owner).then(|| record.owner.clone());
+            if gained.is_some() {
                 if let Some(old) = &old_owner {
                     self.owners.remove(old, key);
                 }
@@ -278,18 +281,19 @@ impl SessionStore for MemoryStore {
                 }
             }
             state.record = record;
-        }
-        if settled {
-            return Ok(());
-        }
-        // The fresh tier has no eviction listener: if the slot was evicted
-        // while this request held it, the write went nowhere.
-        if !self.fresh.contains_key(key) {
+            gained.flatten()
+        };
+        if place != Place::Owned && !self.tier(place).contains_key(key) {
+            // Evicted while this request held it (these tiers have no
+            // listener to flag it): the write went nowhere.
             end(&self.owners, key, &mut slot.lock());
             return Err(StoreError::Gone);
         }
-        if owned {
-            self.settle(*key, slot).await;
+        if let Some(owner) = gained {
+            if place != Place::Owned {
+                self.promote(*key, slot, place, Place::Owned).await;
+            }
+            self.cap(&owner, *key).await;
         }
         Ok(())
     }
@@ -304,27 +308,31 @@ impl SessionStore for MemoryStore {
         // End the old one first: if it is gone already, nothing is written.
         // The new key comes from a fresh id, unknown to anyone yet, so it
         // needs no check.
-        let (slot, settled) = self.find(old).await.ok_or(StoreError::Gone)?;
+        let (slot, place) = self.find(old).await.ok_or(StoreError::Gone)?;
         {
             let mut state = slot.lock();
             fence(&state, expected)?;
             end(&self.owners, old, &mut state);
         }
-        self.forget(old, settled).await;
-        // A rotated session has a client that came back: it is settled.
-        let owner = record.owner.clone();
-        let slot = Slot::new(record);
-        if let Some(owner) = owner {
-            self.owners.insert(&owner, *new, slot.clone());
+        self.tier(place).invalidate(old).await;
+        // A rotated session has a client that came back: at least anonymous.
+        let to = if place == Place::Owned {
+            Place::Owned
+        } else {
+            Place::Anonymous
+        };
+        match (to, record.owner.is_some()) {
+            // Keeps an owned session owned even if it lost its owner.
+            (Place::Owned, false) => self.owned.insert(*new, Slot::new(record, now_ms())).await,
+            _ => self.place(*new, record, to).await,
         }
-        self.settled.insert(*new, slot).await;
         Ok(())
     }
 
     async fn remove(&self, key: &StoreKey) -> StoreResult<()> {
-        if let Some((slot, settled)) = self.find_unleased(key).await {
+        if let Some((slot, place)) = self.find_unleased(key).await {
             end(&self.owners, key, &mut slot.lock());
-            self.forget(key, settled).await;
+            self.tier(place).invalidate(key).await;
         }
         Ok(())
     }
@@ -336,15 +344,15 @@ impl SessionStore for MemoryStore {
             .of(owner)
             .into_iter()
             .filter_map(|(key, slot)| {
-                let last_seen_ms = slot.last_seen_ms.load(Ordering::Relaxed);
+                let last_seen_ms = slot.last_seen_ms();
                 let state = slot.lock();
-                let live = !state.removed
-                    && !self.past_deadline(&state.record, now)
-                    && now < last_seen_ms.saturating_add(self.idle_ms);
+                let live = !state.removed && now < self.limits.ends_ms(&state.record, last_seen_ms);
                 live.then(|| SessionInfo {
                     key,
                     created_ms: state.record.created_ms,
                     last_seen_ms,
+                    remembered: state.record.remembered,
+                    label: state.record.label.clone(),
                 })
             })
             .collect();
@@ -353,9 +361,12 @@ impl SessionStore for MemoryStore {
     }
 
     async fn len(&self) -> StoreResult<u64> {
-        // moka counts lazily; settle pending evictions to count what is live.
-        self.fresh.run_pending_tasks().await;
-        self.settled.run_pending_tasks().await;
-        Ok(self.fresh.entry_count() + self.settled.entry_count())
+        let mut count = 0;
+        for tier in [&self.fresh, &self.anonymous, &self.owned] {
+            // moka counts lazily; settle pending evictions to count what is live.
+            tier.run_pending_tasks().await;
+            count += tier.entry_count();
+        }
+        Ok(count)
     }
 }

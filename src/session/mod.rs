@@ -85,22 +85,32 @@ pub mod fairing;
 mod guard;
 mod handle;
 pub mod id;
+pub mod limits;
 mod locks;
 pub mod memory;
 mod owners;
+pub mod record;
+#[cfg(feature = "redis")]
+mod redis_lease;
 #[cfg(feature = "redis")]
 mod redis_scripts;
 #[cfg(feature = "redis")]
 pub mod redis_store;
+mod save;
+mod slot;
 pub mod store;
+mod user;
+mod values;
 
 pub use config::SessionConfig;
 pub use error::SessionError;
 pub use fairing::SessionFairing;
 pub use guard::Sessions;
-pub use handle::{Session, SessionSummary};
+pub use handle::Session;
 pub use id::{SessionId, StoreKey};
+pub use limits::Limits;
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
 pub use store::{Lease, Record, SessionInfo, SessionStore, StoreError};
+pub use user::SessionSummary;

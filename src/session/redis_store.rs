@@ -1,52 +1,47 @@
 //! The shared store: sessions in Redis, for several app instances behind a
 //! load balancer (`session.store = "redis://host:port/"`).
 //!
-//! Every operation is one Lua script, which Redis runs atomically, so the
-//! store keeps the same contract as the embedded one across processes:
+//! Every operation is one Lua script ([`redis_scripts`](super::redis_scripts)
+//! documents the keys), which Redis runs atomically, so the store keeps the
+//! same contract as the embedded one across processes:
 //!
-//! * **Lease**: `SET memsess:l:<key> <token> NX PX 15000`. A request that
-//!   finds it taken polls (2 ms, doubling to 50 ms) for up to 10 s, then
-//!   gets [`StoreError::Busy`]. Release deletes it only if it still holds
-//!   the request's token. If an instance dies holding a lease, the lease
-//!   expires by itself after 15 s.
+//! * **Lease**: a short `SET NX PX` lease, renewed while its request runs
+//!   (see `redis_lease`). A request that finds it taken polls (2 ms,
+//!   doubling to 50 ms) for up to 10 s, then gets [`StoreError::Busy`].
 //! * **Fence**: a write names the version it loaded; the script compares it
 //!   with the stored one and writes nothing on a mismatch. A request that
 //!   outlives its lease therefore cannot overwrite the next request's work,
 //!   nor bring back a session that was ended meanwhile.
-//! * **Expiry**: Redis's own TTL, set to `min(idle, created + absolute -
-//!   now)` on every load and write, so both timeouts hold.
-//! * **Bound and floods**: as in the memory store, new sessions join a
-//!   *fresh* sorted set (a quarter of `max_sessions`) and move to the
-//!   *settled* one when their client comes back or logs in; each set evicts
-//!   its least recently used sessions past its share.
-//! * **Owner index**: a set per user (`memsess:u:<name>`) of store keys,
-//!   kept by the same scripts; listing drops members that have expired.
+//! * **Expiry**: Redis's own TTL, set to the time left by the session's
+//!   idle and absolute timeouts (ordinary or remembered) on every load and
+//!   write, by Redis's clock.
+//! * **Tiers and bounds**: as in the memory store (see
+//!   [`Limits`](super::Limits)): fresh, anonymous and owned sorted sets,
+//!   each evicting past its share of `max_sessions`, and at most
+//!   `max_sessions_per_user` sessions per owner.
+//! * **Owner index**: a set per user, kept by the same scripts; listing
+//!   drops members whose session has expired.
 //!
-//! Keys: `memsess:s:<hex>` (a hash: `d` data, `c` created ms, `o` owner,
-//! `v` version, `t` last seen ms). Scripts name some keys they derive, so
-//! this targets a single Redis server (or a primary with replicas), not
-//! Redis Cluster. If Redis is unreachable every operation fails at once with
+//! Keys are prefixed `memsess:` and hold the 16 raw bytes of a store key,
+//! never an id. Scripts name keys they derive, so this targets a single
+//! Redis server (or a primary with replicas), not Redis Cluster. If Redis
+//! is unreachable every operation fails at once with
 //! [`StoreError::Unavailable`] (pages answer 503), and the connection
 //! manager reconnects by itself when it is back.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use rand::rngs::OsRng;
-use rand::TryRngCore as _;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{AsyncCommands as _, Script};
-use rocket::futures::FutureExt as _;
+use redis::{Script, ScriptInvocation};
 
 use super::id::StoreKey;
-use super::redis_scripts::{ACQUIRE, EVICT, RELEASE, REMOVE, ROTATE, SAVE, WRITE};
-use super::store::{now_ms, Lease, Record, SessionInfo, SessionStore, StoreError, StoreResult};
+use super::limits::Limits;
+use super::redis_lease::{lease_key, Leases, RedisLease, LEASE_TTL, LEASE_WAIT};
+use super::redis_scripts::{ACQUIRE, HELPERS, LIST, REMOVE, ROTATE, SAVE, WRITE};
+use super::store::{Lease, Record, SessionInfo, SessionStore, StoreError, StoreResult};
 
 const PREFIX: &str = "memsess:";
-/// How long a lease lasts if its request never gives it back.
-const LEASE_TTL: Duration = Duration::from_secs(15);
-/// How long a request waits for a lease.
-const LEASE_WAIT: Duration = Duration::from_secs(10);
 
 /// The [`SessionStore`] over Redis.
 ///
@@ -69,10 +64,8 @@ const LEASE_WAIT: Duration = Duration::from_secs(10);
 pub struct RedisStore {
     conn: ConnectionManager,
     scripts: Scripts,
-    idle_ms: u64,
-    absolute_ms: u64,
-    fresh_cap: u64,
-    settled_cap: u64,
+    leases: Leases,
+    limits: Limits,
     // The outcome of the last operation, for health reports that must not
     // touch the store themselves.
     reachable: AtomicBool,
@@ -83,66 +76,37 @@ struct Scripts {
     save: Script,
     rotate: Script,
     remove: Script,
-    release: Script,
+    list: Script,
 }
 
-/// The lease handle: which lease, and the token that proves it is ours.
-struct RedisLease {
-    key: String,
-    token: String,
-    conn: ConnectionManager,
-    released: bool,
+fn record_key(key: &StoreKey) -> Vec<u8> {
+    [PREFIX.as_bytes(), b"s:", &key.0].concat()
 }
 
-impl Drop for RedisLease {
-    fn drop(&mut self) {
-        // A request cancelled midway: give the lease back in the background
-        // (it would expire anyway after LEASE_TTL).
-        if self.released {
-            return;
-        }
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            let (key, token, mut conn) = (self.key.clone(), self.token.clone(), self.conn.clone());
-            runtime.spawn(async move {
-                let _: Result<i64, _> = Script::new(RELEASE)
-                    .key(key)
-                    .arg(token)
-                    .invoke_async(&mut conn)
-                    .await;
-            });
-        }
-    }
+fn parse_key(member: &[u8]) -> Option<StoreKey> {
+    Some(StoreKey(member.try_into().ok()?))
 }
 
-fn record_key(key: &StoreKey) -> String {
-    format!("{PREFIX}s:{key}")
+fn text(bytes: &[u8]) -> Option<Box<str>> {
+    (!bytes.is_empty()).then(|| String::from_utf8_lossy(bytes).into())
 }
 
-fn tier_keys() -> (String, String) {
-    (format!("{PREFIX}fresh"), format!("{PREFIX}settled"))
-}
-
-fn parse_key(hex: &str) -> Option<StoreKey> {
-    if hex.len() != 32 {
-        return None;
-    }
-    let mut key = [0u8; 16];
-    for (i, byte) in key.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(StoreKey(key))
+fn number(bytes: &[u8]) -> Option<u64> {
+    std::str::from_utf8(bytes).ok()?.parse().ok()
 }
 
 impl RedisStore {
-    /// A store on the Redis server at `url` (`redis://host:port/db`). It
-    /// connects on first use and reconnects by itself.
+    /// A store on the Redis server at `url` (`redis://host:port/db`) with
+    /// the given bound and timeouts and the defaults of [`Limits::new`] for
+    /// the rest. It connects on first use and reconnects by itself.
     ///
     /// # Errors
     /// If `url` is not a Redis URL.
     ///
     /// # Panics
-    /// If called outside a Tokio runtime (the connection manager starts a
-    /// background task). Rocket's fairings and handlers always run in one.
+    /// If called outside a Tokio runtime (the connection manager and the
+    /// lease renewal run in the background). Rocket's fairings and
+    /// handlers always run in one.
     ///
     /// # Examples
     /// ```
@@ -163,6 +127,24 @@ impl RedisStore {
         idle: Duration,
         absolute: Duration,
     ) -> Result<Self, String> {
+        Self::with_limits(url, Limits::new(max_sessions, idle, absolute))
+    }
+
+    /// A store on the Redis server at `url` with all of its [`Limits`].
+    ///
+    /// # Errors
+    /// If `url` is not a Redis URL.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use memsess::session::{Limits, RedisStore};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let limits = Limits::new(1000, Duration::from_secs(60), Duration::from_secs(600));
+    /// assert!(RedisStore::with_limits("redis://127.0.0.1/", limits).is_ok());
+    /// # });
+    /// ```
+    pub fn with_limits(url: &str, limits: Limits) -> Result<Self, String> {
         if !url.starts_with("redis://") {
             return Err("must be \"memory\" or a redis:// URL".into());
         }
@@ -175,21 +157,19 @@ impl RedisStore {
             .set_max_delay(Duration::from_millis(500));
         let conn =
             ConnectionManager::new_lazy_with_config(client, config).map_err(|e| e.to_string())?;
-        let with_helpers = |body: &str| Script::new(&format!("{EVICT}{WRITE}{body}"));
-        let fresh_cap = (max_sessions / 4).max(1);
+        let with_helpers = |body: &str| Script::new(&format!("{HELPERS}{body}"));
+        let with_writer = |body: &str| Script::new(&format!("{HELPERS}{WRITE}{body}"));
         Ok(RedisStore {
+            leases: Leases::start(conn.clone(), PREFIX),
             conn,
             scripts: Scripts {
                 acquire: with_helpers(ACQUIRE),
-                save: with_helpers(SAVE),
-                rotate: with_helpers(ROTATE),
-                remove: Script::new(REMOVE),
-                release: Script::new(RELEASE),
+                save: with_writer(SAVE),
+                rotate: with_writer(ROTATE),
+                remove: with_helpers(REMOVE),
+                list: Script::new(LIST),
             },
-            idle_ms: idle.as_millis() as u64,
-            absolute_ms: absolute.as_millis() as u64,
-            fresh_cap,
-            settled_cap: max_sessions.saturating_sub(fresh_cap).max(1),
+            limits,
             reachable: AtomicBool::new(true),
         })
     }
@@ -200,23 +180,46 @@ impl RedisStore {
         result.map_err(|e| StoreError::Unavailable(e.to_string()))
     }
 
-    /// Appends ARGV 2..=10 (the record, the clock, the timeouts, the
-    /// member, the prefix) after the caller's keys and ARGV[1].
-    fn push_record(
-        &self,
-        call: &mut redis::ScriptInvocation<'_>,
-        record: &Record,
-        member: &StoreKey,
-    ) {
+    /// Appends the four timeouts, in ms: idle, absolute, then remembered.
+    fn push_limits(&self, call: &mut ScriptInvocation<'_>) {
+        let l = &self.limits;
+        for timeout in [l.idle, l.absolute, l.remember_idle, l.remember_absolute] {
+            call.arg(timeout.as_millis() as u64);
+        }
+    }
+
+    /// Appends ARGV 2..=17 of the write scripts: the record, the limits,
+    /// the member, the prefix and the caps.
+    fn push_record(&self, call: &mut ScriptInvocation<'_>, record: &Record, member: &StoreKey) {
         call.arg(record.data.as_ref())
             .arg(record.created_ms)
             .arg(record.owner.as_deref().unwrap_or(""))
             .arg(record.version)
-            .arg(now_ms())
-            .arg(self.idle_ms)
-            .arg(self.absolute_ms)
-            .arg(member.to_string())
-            .arg(PREFIX);
+            .arg(if record.remembered { "1" } else { "" })
+            .arg(record.label.as_deref().unwrap_or(""));
+        self.push_limits(call);
+        let tiers = self.limits.tiers();
+        call.arg(&member.0[..])
+            .arg(PREFIX)
+            .arg(tiers.fresh)
+            .arg(tiers.anonymous)
+            .arg(tiers.owned)
+            .arg(self.limits.max_sessions_per_user);
+    }
+
+    /// One attempt at the lease and the record.
+    async fn try_acquire(&self, key: &StoreKey, lease: &RedisLease) -> StoreResult<Vec<Vec<u8>>> {
+        let mut call = self.scripts.acquire.prepare_invoke();
+        call.key(record_key(key))
+            .key(lease_key(PREFIX, key))
+            .arg(&lease.token[..])
+            .arg(LEASE_TTL.as_millis() as u64);
+        self.push_limits(&mut call);
+        call.arg(&key.0[..])
+            .arg(PREFIX)
+            .arg(self.limits.tiers().anonymous);
+        let mut conn = self.conn.clone();
+        self.checked(call.invoke_async(&mut conn).await)
     }
 }
 
@@ -229,72 +232,48 @@ fn written(reply: i64) -> StoreResult<()> {
     }
 }
 
-fn token() -> String {
-    let mut bytes = [0u8; 16];
-    OsRng
-        .try_fill_bytes(&mut bytes)
-        .expect("the OS random number generator failed");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// The record in an acquire reply: `ok, d, c, o, v, r, l`.
+fn parse_record(reply: &[Vec<u8>]) -> Option<Record> {
+    let [_, data, created, owner, version, remembered, label] = reply else {
+        return None;
+    };
+    Some(Record {
+        data: String::from_utf8(data.clone()).ok()?.into(),
+        created_ms: number(created)?,
+        owner: text(owner),
+        version: number(version)?,
+        remembered: remembered == b"1",
+        label: text(label),
+    })
 }
 
 #[rocket::async_trait]
 impl SessionStore for RedisStore {
     async fn acquire(&self, key: &StoreKey) -> StoreResult<Option<(Record, Lease)>> {
-        let (fresh, settled) = tier_keys();
-        let lease_key = format!("{PREFIX}l:{key}");
-        // Armed before the script runs: if its reply is lost (a timeout, a
-        // dropped connection) after Redis set the lease, dropping the guard
-        // gives the lease back instead of leaving it for 15 s.
-        let mut guard = RedisLease {
-            key: lease_key.clone(),
-            token: token(),
-            conn: self.conn.clone(),
-            released: false,
-        };
+        let mut lease = self.leases.arm(*key, self.conn.clone());
         let deadline = Instant::now() + LEASE_WAIT;
         let mut pause = Duration::from_millis(2);
         loop {
-            let mut conn = self.conn.clone();
-            let reply: Vec<String> = self.checked(
-                self.scripts
-                    .acquire
-                    .key(record_key(key))
-                    .key(&lease_key)
-                    .key(&fresh)
-                    .key(&settled)
-                    .arg(&guard.token)
-                    .arg(LEASE_TTL.as_millis() as u64)
-                    .arg(now_ms())
-                    .arg(self.idle_ms)
-                    .arg(self.absolute_ms)
-                    .arg(key.to_string())
-                    .arg(PREFIX)
-                    .arg(self.settled_cap)
-                    .invoke_async(&mut conn)
-                    .await,
-            )?;
-            match reply.first().map(String::as_str) {
-                Some("ok") if reply.len() == 5 => {
-                    let bad = || StoreError::Unavailable("malformed session record".into());
-                    let record = Record {
-                        data: reply[1].as_str().into(),
-                        created_ms: reply[2].parse().map_err(|_| bad())?,
-                        owner: (!reply[3].is_empty()).then(|| reply[3].as_str().into()),
-                        version: reply[4].parse().map_err(|_| bad())?,
-                    };
-                    return Ok(Some((record, Lease::new(guard))));
+            let reply = self.try_acquire(key, &lease).await?;
+            match reply.first().map(Vec::as_slice) {
+                Some(b"ok") => {
+                    let record = parse_record(&reply).ok_or_else(|| {
+                        StoreError::Unavailable("malformed session record".into())
+                    })?;
+                    lease.granted();
+                    return Ok(Some((record, Lease::new(lease))));
                 }
-                Some("absent") => {
+                Some(b"absent") => {
                     // The script gave its lease back already.
-                    guard.released = true;
+                    lease.disarm();
                     return Ok(None);
                 }
-                Some("busy") if Instant::now() < deadline => {
+                Some(b"busy") if Instant::now() < deadline => {
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_millis(50));
                 }
-                Some("busy") => {
-                    guard.released = true;
+                Some(b"busy") => {
+                    lease.disarm();
                     return Err(StoreError::Busy);
                 }
                 _ => {
@@ -307,37 +286,16 @@ impl SessionStore for RedisStore {
     }
 
     async fn release(&self, lease: Lease) {
-        let Some(mut lease) = lease.into_inner::<RedisLease>() else {
-            return;
-        };
-        lease.released = true;
-        let (mut conn, script) = (self.conn.clone(), self.scripts.release.clone());
-        let mut release = Box::pin(async move {
-            let _: redis::RedisResult<i64> = script
-                .key(&lease.key)
-                .arg(&lease.token)
-                .invoke_async(&mut conn)
-                .await;
-        });
-        // One poll puts the command on the shared connection, ahead of any
-        // later request's acquire on it; waiting for Redis's reply would only
-        // hold this response back by a round trip. If the command could not
-        // be queued yet, or the release fails, the next request on this
-        // session waits for it (or for the lease's expiry): slower, never wrong.
-        if release.as_mut().now_or_never().is_none() {
-            tokio::spawn(release);
+        if let Some(lease) = lease.into_inner::<RedisLease>() {
+            lease.release();
         }
     }
 
     async fn save(&self, key: &StoreKey, expected: Option<u64>, record: Record) -> StoreResult<()> {
-        let (fresh, settled) = tier_keys();
         let mut call = self.scripts.save.prepare_invoke();
         call.key(record_key(key))
-            .key(fresh)
-            .key(settled)
             .arg(expected.map(|v| v.to_string()).unwrap_or_default());
         self.push_record(&mut call, &record, key);
-        call.arg(self.fresh_cap).arg(self.settled_cap);
         let mut conn = self.conn.clone();
         written(self.checked(call.invoke_async(&mut conn).await)?)
     }
@@ -349,29 +307,21 @@ impl SessionStore for RedisStore {
         new: &StoreKey,
         record: Record,
     ) -> StoreResult<()> {
-        let (fresh, settled) = tier_keys();
         let mut call = self.scripts.rotate.prepare_invoke();
-        call.key(record_key(old))
-            .key(record_key(new))
-            .key(fresh)
-            .key(settled)
-            .arg(expected);
+        call.key(record_key(old)).key(record_key(new)).arg(expected);
         self.push_record(&mut call, &record, new);
-        call.arg(old.to_string()).arg(self.settled_cap);
+        call.arg(&old.0[..]);
         let mut conn = self.conn.clone();
         written(self.checked(call.invoke_async(&mut conn).await)?)
     }
 
     async fn remove(&self, key: &StoreKey) -> StoreResult<()> {
-        let (fresh, settled) = tier_keys();
         let mut conn = self.conn.clone();
         let result: redis::RedisResult<i64> = self
             .scripts
             .remove
             .key(record_key(key))
-            .key(fresh)
-            .key(settled)
-            .arg(key.to_string())
+            .arg(&key.0[..])
             .arg(PREFIX)
             .invoke_async(&mut conn)
             .await;
@@ -379,37 +329,27 @@ impl SessionStore for RedisStore {
     }
 
     async fn sessions_of(&self, owner: &str) -> StoreResult<Vec<SessionInfo>> {
-        let index = format!("{PREFIX}u:{owner}");
         let mut conn = self.conn.clone();
-        let members: Vec<String> = self.checked(conn.smembers(&index).await)?;
-        if members.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut pipe = redis::pipe();
-        for member in &members {
-            pipe.cmd("HMGET")
-                .arg(format!("{PREFIX}s:{member}"))
-                .arg("c")
-                .arg("t");
-        }
-        let fields: Vec<(Option<u64>, Option<u64>)> =
-            self.checked(pipe.query_async(&mut conn).await)?;
-        let mut sessions = Vec::new();
-        let mut stale = Vec::new();
-        for (member, (created, seen)) in members.iter().zip(fields) {
-            match (parse_key(member), created) {
-                (Some(key), Some(created_ms)) => sessions.push(SessionInfo {
-                    key,
-                    created_ms,
-                    last_seen_ms: seen.unwrap_or(created_ms),
-                }),
-                _ => stale.push(member.clone()),
-            }
-        }
-        if !stale.is_empty() {
-            // Expired sessions leave their index entries behind; tidy them.
-            let _: redis::RedisResult<i64> = conn.srem(&index, stale).await;
-        }
+        let flat: Vec<Vec<u8>> = self.checked(
+            self.scripts
+                .list
+                .key(format!("{PREFIX}u:{owner}"))
+                .arg(PREFIX)
+                .invoke_async(&mut conn)
+                .await,
+        )?;
+        let mut sessions: Vec<SessionInfo> = flat
+            .chunks_exact(5)
+            .filter_map(|row| {
+                Some(SessionInfo {
+                    key: parse_key(&row[0])?,
+                    created_ms: number(&row[1])?,
+                    last_seen_ms: number(&row[2])?,
+                    remembered: row[3] == b"1",
+                    label: text(&row[4]),
+                })
+            })
+            .collect();
         sessions.sort_by_key(|s| (s.created_ms, s.key));
         Ok(sessions)
     }
@@ -419,7 +359,7 @@ impl SessionStore for RedisStore {
         let mut count = 0;
         let mut cursor = 0u64;
         loop {
-            let (next, keys): (u64, Vec<String>) = self.checked(
+            let (next, keys): (u64, Vec<Vec<u8>>) = self.checked(
                 redis::cmd("SCAN")
                     .arg(cursor)
                     .arg("MATCH")

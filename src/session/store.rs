@@ -24,84 +24,19 @@
 //! version inside the same atomic step that writes.
 
 use std::any::Any;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::id::StoreKey;
-
-/// What a store holds for one session.
-///
-/// # Examples
-/// ```
-/// use memsess::session::{store::now_ms, MemoryStore, Record, SessionId, SessionStore};
-/// # use std::time::Duration;
-/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// # let store = MemoryStore::new(10, Duration::from_secs(60), Duration::from_secs(600));
-/// let record = Record {
-///     data: r#"{"counter":1}"#.into(),
-///     created_ms: now_ms(),
-///     owner: None,
-///     version: 1,
-/// };
-/// let key = SessionId::generate().key();
-/// store.save(&key, None, record.clone()).await.unwrap();
-///
-/// let (loaded, _lease) = store.acquire(&key).await.unwrap().unwrap();
-/// assert_eq!(loaded, record);
-/// # });
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Record {
-    /// The session's values, as one serialized JSON object.
-    pub data: Box<str>,
-    /// When the session began, in ms since the Unix epoch; the absolute
-    /// timeout counts from here, and rotation keeps it.
-    pub created_ms: u64,
-    /// The user the session belongs to, for listing and ending a user's
-    /// sessions; `None` for anonymous visitors.
-    pub owner: Option<Box<str>>,
-    /// Bumped by every write; a write names the version it replaces.
-    pub version: u64,
-}
-
-/// One live session of a user, as listed by [`SessionStore::sessions_of`].
-///
-/// # Examples
-/// ```
-/// use memsess::session::{store::now_ms, MemoryStore, Record, SessionId, SessionStore};
-/// # use std::time::Duration;
-/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// # let store = MemoryStore::new(10, Duration::from_secs(60), Duration::from_secs(600));
-/// let key = SessionId::generate().key();
-/// let created_ms = now_ms();
-/// let record = Record { data: "{}".into(), created_ms, owner: Some("alice".into()), version: 1 };
-/// store.save(&key, None, record).await.unwrap();
-///
-/// let sessions = store.sessions_of("alice").await.unwrap();
-/// assert_eq!(sessions.len(), 1);
-/// assert_eq!((sessions[0].key, sessions[0].created_ms), (key, created_ms));
-/// assert!(sessions[0].last_seen_ms >= created_ms);
-/// # });
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionInfo {
-    /// The session's store key (not its id, which the store never knows).
-    pub key: StoreKey,
-    /// When the session began, in ms since the Unix epoch.
-    pub created_ms: u64,
-    /// When a request last loaded it, in ms since the Unix epoch.
-    pub last_seen_ms: u64,
-}
+pub use super::record::{now_ms, Record, SessionInfo};
 
 /// Why a store operation failed.
 ///
 /// # Examples
 /// ```
-/// use memsess::session::{store::now_ms, MemoryStore, Record, SessionId, SessionStore, StoreError};
+/// use memsess::session::{MemoryStore, Record, SessionId, SessionStore, StoreError};
 /// # use std::time::Duration;
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
 /// # let store = MemoryStore::new(10, Duration::from_secs(60), Duration::from_secs(600));
-/// # let record = |version| Record {
-/// #     data: "{}".into(), created_ms: now_ms(), owner: None, version };
+/// # let record = |version| Record::new("{}", version);
 /// let key = SessionId::generate().key();
 /// store.save(&key, None, record(1)).await.unwrap();
 /// store.remove(&key).await.unwrap();
@@ -237,11 +172,10 @@ pub trait SessionStore: Send + Sync + 'static {
     /// # Examples
     /// ```
     /// # use std::time::Duration;
-    /// # use memsess::session::{store::now_ms, MemoryStore, Record, SessionId, SessionStore};
+    /// # use memsess::session::{MemoryStore, Record, SessionId, SessionStore};
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
     /// # let store = MemoryStore::new(10, Duration::from_secs(60), Duration::from_secs(600));
-    /// # let record = |version| Record {
-    /// #     data: "{}".into(), created_ms: now_ms(), owner: None, version };
+    /// # let record = |version| Record::new("{}", version);
     /// let key = SessionId::generate().key();
     /// assert!(store.acquire(&key).await.unwrap().is_none());
     ///
@@ -258,11 +192,10 @@ pub trait SessionStore: Send + Sync + 'static {
     /// # Examples
     /// ```
     /// # use std::time::Duration;
-    /// # use memsess::session::{store::now_ms, MemoryStore, Record, SessionId, SessionStore};
+    /// # use memsess::session::{MemoryStore, Record, SessionId, SessionStore};
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
     /// # let store = MemoryStore::new(10, Duration::from_secs(60), Duration::from_secs(600));
-    /// # let record = |version| Record {
-    /// #     data: "{}".into(), created_ms: now_ms(), owner: None, version };
+    /// # let record = |version| Record::new("{}", version);
     /// # let key = SessionId::generate().key();
     /// # store.save(&key, None, record(1)).await.unwrap();
     /// let (_, lease) = store.acquire(&key).await.unwrap().unwrap();
@@ -287,11 +220,10 @@ pub trait SessionStore: Send + Sync + 'static {
     /// ```
     /// # use memsess::session::StoreError;
     /// # use std::time::Duration;
-    /// # use memsess::session::{store::now_ms, MemoryStore, Record, SessionId, SessionStore};
+    /// # use memsess::session::{MemoryStore, Record, SessionId, SessionStore};
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
     /// # let store = MemoryStore::new(10, Duration::from_secs(60), Duration::from_secs(600));
-    /// # let record = |version| Record {
-    /// #     data: "{}".into(), created_ms: now_ms(), owner: None, version };
+    /// # let record = |version| Record::new("{}", version);
     /// let key = SessionId::generate().key();
     /// store.save(&key, None, record(1)).await.unwrap();
     /// store.save(&key, Some(1), record(2)).await.unwrap();
@@ -312,11 +244,10 @@ pub trait SessionStore: Send + Sync + 'static {
     /// # Examples
     /// ```
     /// # use std::time::Duration;
-    /// # use memsess::session::{store::now_ms, MemoryStore, Record, SessionId, SessionStore};
+    /// # use memsess::session::{MemoryStore, Record, SessionId, SessionStore};
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
     /// # let store = MemoryStore::new(10, Duration::from_secs(60), Duration::from_secs(600));
-    /// # let record = |version| Record {
-    /// #     data: "{}".into(), created_ms: now_ms(), owner: None, version };
+    /// # let record = |version| Record::new("{}", version);
     /// let (old, new) = (SessionId::generate().key(), SessionId::generate().key());
     /// store.save(&old, None, record(1)).await.unwrap();
     ///
@@ -343,11 +274,10 @@ pub trait SessionStore: Send + Sync + 'static {
     /// ```
     /// # use memsess::session::StoreError;
     /// # use std::time::Duration;
-    /// # use memsess::session::{store::now_ms, MemoryStore, Record, SessionId, SessionStore};
+    /// # use memsess::session::{MemoryStore, Record, SessionId, SessionStore};
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
     /// # let store = MemoryStore::new(10, Duration::from_secs(60), Duration::from_secs(600));
-    /// # let record = |version| Record {
-    /// #     data: "{}".into(), created_ms: now_ms(), owner: None, version };
+    /// # let record = |version| Record::new("{}", version);
     /// let key = SessionId::generate().key();
     /// store.save(&key, None, record(1)).await.unwrap();
     ///
@@ -367,11 +297,10 @@ pub trait SessionStore: Send + Sync + 'static {
     /// # Examples
     /// ```
     /// # use std::time::Duration;
-    /// # use memsess::session::{store::now_ms, MemoryStore, Record, SessionId, SessionStore};
+    /// # use memsess::session::{MemoryStore, Record, SessionId, SessionStore};
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
     /// # let store = MemoryStore::new(10, Duration::from_secs(60), Duration::from_secs(600));
-    /// # let record = |version| Record {
-    /// #     data: "{}".into(), created_ms: now_ms(), owner: None, version };
+    /// # let record = |version| Record::new("{}", version);
     /// let key = SessionId::generate().key();
     /// let owned = Record { owner: Some("alice".into()), ..record(1) };
     /// store.save(&key, None, owned).await.unwrap();
@@ -390,11 +319,10 @@ pub trait SessionStore: Send + Sync + 'static {
     /// # Examples
     /// ```
     /// # use std::time::Duration;
-    /// # use memsess::session::{store::now_ms, MemoryStore, Record, SessionId, SessionStore};
+    /// # use memsess::session::{MemoryStore, Record, SessionId, SessionStore};
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
     /// # let store = MemoryStore::new(10, Duration::from_secs(60), Duration::from_secs(600));
-    /// # let record = |version| Record {
-    /// #     data: "{}".into(), created_ms: now_ms(), owner: None, version };
+    /// # let record = |version| Record::new("{}", version);
     /// assert_eq!(store.len().await, Ok(0));
     /// store.save(&SessionId::generate().key(), None, record(1)).await.unwrap();
     /// assert_eq!(store.len().await, Ok(1));
@@ -424,11 +352,10 @@ pub trait SessionStore: Send + Sync + 'static {
     /// # Examples
     /// ```
     /// # use std::time::Duration;
-    /// # use memsess::session::{store::now_ms, MemoryStore, Record, SessionId, SessionStore};
+    /// # use memsess::session::{MemoryStore, Record, SessionId, SessionStore};
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
     /// # let store = MemoryStore::new(10, Duration::from_secs(60), Duration::from_secs(600));
-    /// # let record = |version| Record {
-    /// #     data: "{}".into(), created_ms: now_ms(), owner: None, version };
+    /// # let record = |version| Record::new("{}", version);
     /// assert_eq!(store.is_empty().await, Ok(true));
     /// store.save(&SessionId::generate().key(), None, record(1)).await.unwrap();
     /// assert_eq!(store.is_empty().await, Ok(false));
@@ -437,21 +364,4 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn is_empty(&self) -> StoreResult<bool> {
         Ok(self.len().await? == 0)
     }
-}
-
-/// Milliseconds since the Unix epoch, the clock all records use.
-///
-/// # Examples
-/// ```
-/// use std::time::{SystemTime, UNIX_EPOCH};
-/// use memsess::session::store::now_ms;
-///
-/// let before = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
-/// let now = now_ms();
-/// assert!(now >= before && now - before < 60_000);
-/// ```
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }

@@ -3,15 +3,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use memsess::session::store::now_ms;
 use memsess::session::{MemoryStore, Record, SessionId, SessionStore};
 
-use crate::conformance::{run_all, Settings};
+use crate::conformance::{run_all, Limits};
 
 #[rocket::async_test]
 async fn the_memory_store_keeps_the_store_contract() {
-    run_all(|s: Settings| async move {
-        Arc::new(MemoryStore::new(s.max_sessions, s.idle, s.absolute)) as Arc<dyn SessionStore>
+    run_all(|limits: Limits| async move {
+        Arc::new(MemoryStore::with_limits(limits)) as Arc<dyn SessionStore>
     })
     .await;
 }
@@ -20,12 +19,7 @@ async fn the_memory_store_keeps_the_store_contract() {
 async fn the_memory_store_holds_at_most_max_sessions() {
     let store = MemoryStore::new(40, Duration::from_secs(600), Duration::from_secs(600));
     for _ in 0..400 {
-        let record = Record {
-            data: "{}".into(),
-            created_ms: now_ms(),
-            owner: None,
-            version: 1,
-        };
+        let record = Record::new("{}", 1);
         store
             .save(&SessionId::generate().key(), None, record)
             .await

@@ -1,26 +1,24 @@
 //! The `SessionStore` contract, written once and run against every store.
 //!
-//! A store under test is made by a factory from [`Settings`]; each check
-//! uses fresh random keys, so stores may be shared between checks.
+//! A store under test is made by a factory from [`Limits`]; each check
+//! uses fresh random keys and owners, so stores may be shared between
+//! checks, and checks that need small limits make their own store.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use memsess::session::Limits;
 use memsess::session::{Record, SessionId, SessionStore, StoreError, StoreKey};
 
-/// What a check needs of the store it gets.
-#[derive(Clone, Copy, Debug)]
-pub struct Settings {
-    pub idle: Duration,
-    pub absolute: Duration,
-    pub max_sessions: u64,
-}
-
-pub const LONG: Settings = Settings {
+/// Long enough that nothing expires during a check.
+pub const LONG: Limits = Limits {
+    max_sessions: 10_000,
+    max_sessions_per_user: 20,
     idle: Duration::from_secs(600),
     absolute: Duration::from_secs(3600),
-    max_sessions: 10_000,
+    remember_idle: Duration::from_secs(7200),
+    remember_absolute: Duration::from_secs(7200),
 };
 
 fn key() -> StoreKey {
@@ -29,11 +27,14 @@ fn key() -> StoreKey {
 
 fn record(data: &str, version: u64, owner: Option<&str>) -> Record {
     Record {
-        data: data.into(),
-        created_ms: memsess::session::store::now_ms(),
         owner: owner.map(Into::into),
-        version,
+        ..Record::new(data, version)
     }
+}
+
+/// A fresh owner name, so checks sharing a store never meet.
+fn someone() -> String {
+    format!("user-{}", SessionId::generate())
 }
 
 async fn load(store: &dyn SessionStore, key: &StoreKey) -> Option<Record> {
@@ -47,7 +48,7 @@ async fn load(store: &dyn SessionStore, key: &StoreKey) -> Option<Record> {
 /// Runs every check against stores from `make`.
 pub async fn run_all<F, Fut>(make: F)
 where
-    F: Fn(Settings) -> Fut,
+    F: Fn(Limits) -> Fut,
     Fut: Future<Output = Arc<dyn SessionStore>>,
 {
     let store = make(LONG).await;
@@ -58,7 +59,11 @@ where
     the_lease_makes_requests_on_one_session_take_turns(store.clone()).await;
     fifty_concurrent_read_modify_writes_all_count(store.clone()).await;
     the_owner_index_lists_and_forgets_sessions(&*store).await;
+    remembered_and_label_round_trip(&*store).await;
+    a_login_past_the_per_user_bound_ends_the_least_recently_used_session(&make).await;
+    anonymous_floods_never_evict_a_signed_in_users_session(&make).await;
     idle_and_absolute_timeouts_both_hold(&make).await;
+    a_remembered_session_outlives_the_ordinary_idle_timeout_but_not_its_own(&make).await;
 }
 
 async fn saved_sessions_load_back_and_unknown_keys_are_absent(store: &dyn SessionStore) {
@@ -189,7 +194,7 @@ async fn fifty_concurrent_read_modify_writes_all_count(store: Arc<dyn SessionSto
 }
 
 async fn the_owner_index_lists_and_forgets_sessions(store: &dyn SessionStore) {
-    let owner = format!("user-{}", SessionId::generate());
+    let owner = someone();
     let (a, b, c) = (key(), key(), key());
     store
         .save(&a, None, record("{}", 1, Some(&owner)))
@@ -235,10 +240,10 @@ async fn the_owner_index_lists_and_forgets_sessions(store: &dyn SessionStore) {
 
 async fn idle_and_absolute_timeouts_both_hold<F, Fut>(make: &F)
 where
-    F: Fn(Settings) -> Fut,
+    F: Fn(Limits) -> Fut,
     Fut: Future<Output = Arc<dyn SessionStore>>,
 {
-    let idle = make(Settings {
+    let idle = make(Limits {
         idle: Duration::from_secs(2),
         ..LONG
     })
@@ -258,7 +263,7 @@ where
     }
     assert_eq!(load(&*idle, &quiet).await, None, "idle past the timeout");
 
-    let absolute = make(Settings {
+    let absolute = make(Limits {
         absolute: Duration::from_secs(2),
         ..LONG
     })
@@ -276,5 +281,152 @@ where
         load(&*absolute, &k).await,
         None,
         "past the absolute timeout"
+    );
+}
+
+async fn remembered_and_label_round_trip(store: &dyn SessionStore) {
+    let (k, owner) = (key(), someone());
+    let r = Record {
+        remembered: true,
+        label: Some("Firefox on Linux".into()),
+        ..record("{}", 1, Some(&owner))
+    };
+    store.save(&k, None, r.clone()).await.unwrap();
+    assert_eq!(load(store, &k).await, Some(r));
+    let listed = store.sessions_of(&owner).await.unwrap();
+    assert!(listed[0].remembered);
+    assert_eq!(listed[0].label.as_deref(), Some("Firefox on Linux"));
+}
+
+async fn a_login_past_the_per_user_bound_ends_the_least_recently_used_session<F, Fut>(make: &F)
+where
+    F: Fn(Limits) -> Fut,
+    Fut: Future<Output = Arc<dyn SessionStore>>,
+{
+    let store = make(Limits {
+        max_sessions_per_user: 2,
+        ..LONG
+    })
+    .await;
+    let owner = someone();
+    let (a, b, c) = (key(), key(), key());
+    for k in [&a, &b] {
+        store
+            .save(k, None, record("{}", 1, Some(&owner)))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // `a` is used after `b`, so `b` is the least recently used.
+    let (_, lease) = store.acquire(&a).await.unwrap().unwrap();
+    store.release(lease).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    // A third login, by logging in an anonymous session.
+    store.save(&c, None, record("{}", 1, None)).await.unwrap();
+    let (_, lease) = store.acquire(&c).await.unwrap().unwrap();
+    store
+        .save(&c, Some(1), record("{}", 2, Some(&owner)))
+        .await
+        .unwrap();
+    store.release(lease).await;
+
+    let listed: Vec<StoreKey> = store
+        .sessions_of(&owner)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.key)
+        .collect();
+    assert_eq!(listed.len(), 2, "bounded per user");
+    assert!(listed.contains(&a) && listed.contains(&c), "{listed:?}");
+    assert_eq!(load(&*store, &b).await, None, "the LRU session ended");
+    // A request still running on it cannot bring it back.
+    assert_eq!(
+        store.save(&b, Some(1), record("{}", 2, Some(&owner))).await,
+        Err(StoreError::Gone)
+    );
+    // Other users are not touched.
+    let other = key();
+    store
+        .save(&other, None, record("{}", 1, Some(&someone())))
+        .await
+        .unwrap();
+    assert!(load(&*store, &other).await.is_some());
+}
+
+async fn anonymous_floods_never_evict_a_signed_in_users_session<F, Fut>(make: &F)
+where
+    F: Fn(Limits) -> Fut,
+    Fut: Future<Output = Arc<dyn SessionStore>>,
+{
+    let max = 40;
+    let store = make(Limits {
+        max_sessions: max,
+        ..LONG
+    })
+    .await;
+    let owned: Vec<(StoreKey, String)> = (0..5).map(|_| (key(), someone())).collect();
+    for (k, owner) in &owned {
+        store
+            .save(k, None, record("{}", 1, Some(owner)))
+            .await
+            .unwrap();
+    }
+    // Visitors that come once, and visitors that come back once: ten
+    // times the whole bound of each.
+    for round in 0..(10 * max) {
+        let k = key();
+        store.save(&k, None, record("{}", 1, None)).await.unwrap();
+        if round % 2 == 0 {
+            let (_, lease) = store.acquire(&k).await.unwrap().unwrap();
+            store.release(lease).await;
+        }
+    }
+    let live = store.len().await.unwrap();
+    assert!(live <= max, "{live} sessions kept, bound is {max}");
+    for (k, owner) in &owned {
+        assert!(
+            load(&*store, k).await.is_some(),
+            "{owner}'s session was evicted"
+        );
+        assert_eq!(store.sessions_of(owner).await.unwrap().len(), 1);
+    }
+}
+
+async fn a_remembered_session_outlives_the_ordinary_idle_timeout_but_not_its_own<F, Fut>(make: &F)
+where
+    F: Fn(Limits) -> Fut,
+    Fut: Future<Output = Arc<dyn SessionStore>>,
+{
+    let store = make(Limits {
+        idle: Duration::from_secs(1),
+        remember_idle: Duration::from_secs(60),
+        remember_absolute: Duration::from_secs(3),
+        ..LONG
+    })
+    .await;
+    let (ordinary, remembered) = (key(), key());
+    let started = std::time::Instant::now();
+    store
+        .save(&ordinary, None, record("{}", 1, Some(&someone())))
+        .await
+        .unwrap();
+    let r = Record {
+        remembered: true,
+        ..record("{}", 1, Some(&someone()))
+    };
+    store.save(&remembered, None, r).await.unwrap();
+
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(load(&*store, &ordinary).await, None, "idle past 1 s");
+    assert!(
+        load(&*store, &remembered).await.is_some(),
+        "a remembered session uses the longer idle timeout"
+    );
+    tokio::time::sleep(Duration::from_millis(3300).saturating_sub(started.elapsed())).await;
+    assert_eq!(
+        load(&*store, &remembered).await,
+        None,
+        "past its own absolute timeout"
     );
 }

@@ -3,14 +3,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use memsess::session::store::now_ms;
 use memsess::session::{Record, RedisStore, SessionId, SessionStore, StoreError};
 
-use crate::conformance::{run_all, Settings};
+use crate::conformance::{run_all, Limits};
 use crate::redis_server::RedisServer;
 
-fn store(url: &str, s: Settings) -> Arc<dyn SessionStore> {
-    Arc::new(RedisStore::new(url, s.max_sessions, s.idle, s.absolute).expect("a redis URL"))
+fn store(url: &str, limits: Limits) -> Arc<dyn SessionStore> {
+    Arc::new(RedisStore::with_limits(url, limits).expect("a redis URL"))
 }
 
 #[rocket::async_test]
@@ -25,18 +24,13 @@ async fn the_redis_store_keeps_the_store_contract() {
 }
 
 fn record() -> Record {
-    Record {
-        data: "{}".into(),
-        created_ms: now_ms(),
-        owner: None,
-        version: 1,
-    }
+    Record::new("{}", 1)
 }
 
 #[rocket::async_test]
 async fn a_flood_of_new_sessions_is_bounded_and_spares_sessions_in_use() {
     let redis = RedisServer::start();
-    let settings = Settings {
+    let settings = Limits {
         max_sessions: 40,
         ..crate::conformance::LONG
     };
