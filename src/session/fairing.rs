@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::http::{Cookie, Header, SameSite};
-use rocket::{Build, Request, Response, Rocket};
+use rocket::{Build, Orbit, Request, Response, Rocket};
 
 use super::config::SessionConfig;
 use super::guard::{Loaded, Sessions};
@@ -104,7 +104,7 @@ impl Fairing for SessionFairing {
     fn info(&self) -> Info {
         Info {
             name: "Sessions",
-            kind: Kind::Ignite | Kind::Response | Kind::Singleton,
+            kind: Kind::Ignite | Kind::Response | Kind::Shutdown | Kind::Singleton,
         }
     }
 
@@ -118,7 +118,7 @@ impl Fairing for SessionFairing {
         };
         let store = match self.store.clone() {
             Some(store) => store,
-            None => match build_store(&config) {
+            None => match build_store(&config).await {
                 Ok(store) => store,
                 Err(message) => {
                     rocket::error!("invalid configuration `session.store`: {message}");
@@ -126,7 +126,18 @@ impl Fairing for SessionFairing {
                 }
             },
         };
+        announce(&config, &*store).await;
         Ok(rocket.manage(Sessions { store, config }))
+    }
+
+    /// A graceful stop (SIGTERM, SIGINT): the store writes out what it
+    /// keeps on disk, once the running requests are done with it.
+    async fn on_shutdown(&self, rocket: &Rocket<Orbit>) {
+        if let Some(sessions) = rocket.state::<Sessions>() {
+            if let Err(e) = sessions.store.flush().await {
+                rocket::error!("session store at shutdown: {e}");
+            }
+        }
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
@@ -168,11 +179,14 @@ impl Fairing for SessionFairing {
     }
 }
 
-/// The store `session.store` names.
-fn build_store(config: &SessionConfig) -> Result<Arc<dyn SessionStore>, String> {
+/// The store `session.store` names, with its snapshot for the memory store.
+async fn build_store(config: &SessionConfig) -> Result<Arc<dyn SessionStore>, String> {
     let limits = config.limits();
     if config.store == "memory" {
-        return Ok(Arc::new(MemoryStore::with_limits(limits)));
+        return Ok(Arc::new(match &config.snapshot_file {
+            Some(file) => MemoryStore::persistent(limits, file, config.snapshot_interval).await,
+            None => MemoryStore::with_limits(limits),
+        }));
     }
     #[cfg(feature = "redis")]
     return Ok(Arc::new(super::redis_store::RedisStore::with_limits(
@@ -193,4 +207,46 @@ fn session_cookie(config: &SessionConfig, value: String) -> Cookie<'static> {
         .same_site(SameSite::Lax)
         .secure(config.secure)
         .build()
+}
+
+/// Says at launch where sessions live, and warns if the store does not
+/// answer (the app starts anyway, and recovers when the store is back).
+async fn announce(config: &SessionConfig, store: &dyn SessionStore) {
+    let place = match (config.store.as_str(), &config.snapshot_file) {
+        ("memory", Some(file)) => format!(
+            "in memory, kept across restarts in {} (written every {} s)",
+            file.display(),
+            config.snapshot_interval.as_secs()
+        ),
+        ("memory", None) => "in memory only (session.snapshot_file is off)".to_owned(),
+        (url, _) => format!("in Redis at {}", without_password(url)),
+    };
+    rocket::info!("sessions: {place}");
+    if let Err(e) = store.ping().await {
+        rocket::warn!("sessions: the store does not answer ({e}); pages that need a session answer 503 until it does");
+    }
+}
+
+/// A store URL fit for a log: any password replaced by `***`.
+///
+/// # Examples
+/// ```
+/// use memsess::session::fairing::without_password;
+///
+/// assert_eq!(without_password("redis://:s3cret@db:6379/0"), "redis://:***@db:6379/0");
+/// assert_eq!(without_password("redis://app:s3cret@db/"), "redis://app:***@db/");
+/// assert_eq!(without_password("redis://db:6379/"), "redis://db:6379/");
+/// ```
+pub fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return url.to_owned();
+    };
+    match rest[..at].split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***{}", &rest[at..]),
+        None => url.to_owned(),
+    }
 }

@@ -45,13 +45,11 @@ impl KeyedLocks {
     }
 
     /// How many keys are locked or waited on.
-    #[cfg(test)]
     pub fn len(&self) -> usize {
         lock_table(&self.table).len()
     }
 
     /// Whether no key is locked or waited on.
-    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -44,14 +44,17 @@ use super::id::{KeyHashBuilder, StoreKey};
 use super::limits::Limits;
 use super::locks::KeyedLocks;
 use super::owners::OwnerIndex;
+use super::persist::Persistence;
 use super::record::now_ms;
 use super::slot::{end, fence, Slot, SlotExpiry};
 use super::store::{Lease, Record, SessionInfo, SessionStore, StoreError, StoreResult};
 
 /// How long a request waits for a session another request is using.
 const LEASE_WAIT: Duration = Duration::from_secs(10);
+/// How long a final snapshot waits for running requests to finish.
+const FLUSH_WAIT: Duration = Duration::from_secs(5);
 
-type Tier = Cache<StoreKey, Arc<Slot>, KeyHashBuilder>;
+pub(crate) type Tier = Cache<StoreKey, Arc<Slot>, KeyHashBuilder>;
 
 /// Which tier a slot is in, in the order slots move.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +93,8 @@ pub struct MemoryStore {
     locks: KeyedLocks,
     owners: Arc<OwnerIndex<Slot>>,
     limits: Limits,
+    // Set by `persistent`: where the sessions outlive a restart.
+    pub(crate) persistence: Option<Arc<Persistence>>,
 }
 
 impl MemoryStore {
@@ -149,6 +154,47 @@ impl MemoryStore {
             locks: KeyedLocks::default(),
             owners,
             limits,
+            persistence: None,
+        }
+    }
+
+    /// The tiers with their numbers in a snapshot (0 fresh, 1 anonymous,
+    /// 2 owned), in the order slots move.
+    pub(crate) fn tiers(&self) -> [(u8, Tier); 3] {
+        [
+            (0, self.fresh.clone()),
+            (1, self.anonymous.clone()),
+            (2, self.owned.clone()),
+        ]
+    }
+
+    /// Puts a session read from a snapshot back in its tier.
+    pub(crate) async fn restore(&self, key: StoreKey, tier: u8, record: Record, last_seen: u64) {
+        let owner = record.owner.clone();
+        let slot = Slot::new(record, last_seen, true);
+        match (tier, owner) {
+            (_, Some(owner)) => {
+                self.owners.insert(&owner, key, slot.clone());
+                self.owned.insert(key, slot).await;
+            }
+            (2, None) => self.owned.insert(key, slot).await,
+            (1, None) => self.anonymous.insert(key, slot).await,
+            _ => self.fresh.insert(key, slot).await,
+        }
+    }
+
+    /// Notes a change for the next snapshot.
+    fn touch(&self) {
+        if let Some(persistence) = &self.persistence {
+            persistence.touch();
+        }
+    }
+
+    /// Makes an explicit end durable when a snapshot holds the session.
+    async fn ended(&self, key: StoreKey, persisted: bool) {
+        match &self.persistence {
+            Some(persistence) if persisted => persistence.ended(key).await,
+            _ => self.touch(),
         }
     }
 
@@ -192,7 +238,7 @@ impl MemoryStore {
     /// Puts a new slot for `record` in its tier and indexes its owner.
     async fn place(&self, key: StoreKey, record: Record, place: Place) {
         let owner = record.owner.clone();
-        let slot = Slot::new(record, now_ms());
+        let slot = Slot::new(record, now_ms(), false);
         match owner {
             Some(owner) => {
                 self.owners.insert(&owner, key, slot.clone());
@@ -214,8 +260,9 @@ impl MemoryStore {
         theirs.retain(|(key, _)| *key != keep);
         theirs.sort_by_key(|(_, slot)| slot.last_seen_ms());
         for (key, slot) in theirs.into_iter().take(over as usize) {
-            end(&self.owners, &key, &mut slot.lock());
+            let persisted = end(&self.owners, &key, &mut slot.lock());
             self.owned.invalidate(&key).await;
+            self.ended(key, persisted).await;
         }
     }
 }
@@ -248,6 +295,7 @@ impl SessionStore for MemoryStore {
             return Ok(None);
         };
         slot.touch(now);
+        self.touch();
         if place == Place::Fresh {
             // The client came back with the cookie.
             self.promote(*key, slot, Place::Fresh, Place::Anonymous)
@@ -257,6 +305,7 @@ impl SessionStore for MemoryStore {
     }
 
     async fn save(&self, key: &StoreKey, expected: Option<u64>, record: Record) -> StoreResult<()> {
+        self.touch();
         let Some(version) = expected else {
             // A new session: its key comes from a fresh random id, so only
             // this request can be creating it.
@@ -309,12 +358,13 @@ impl SessionStore for MemoryStore {
         // The new key comes from a fresh id, unknown to anyone yet, so it
         // needs no check.
         let (slot, place) = self.find(old).await.ok_or(StoreError::Gone)?;
-        {
+        let persisted = {
             let mut state = slot.lock();
             fence(&state, expected)?;
-            end(&self.owners, old, &mut state);
-        }
+            end(&self.owners, old, &mut state)
+        };
         self.tier(place).invalidate(old).await;
+        self.ended(*old, persisted).await;
         // A rotated session has a client that came back: at least anonymous.
         let to = if place == Place::Owned {
             Place::Owned
@@ -323,7 +373,10 @@ impl SessionStore for MemoryStore {
         };
         match (to, record.owner.is_some()) {
             // Keeps an owned session owned even if it lost its owner.
-            (Place::Owned, false) => self.owned.insert(*new, Slot::new(record, now_ms())).await,
+            (Place::Owned, false) => {
+                let slot = Slot::new(record, now_ms(), false);
+                self.owned.insert(*new, slot).await;
+            }
             _ => self.place(*new, record, to).await,
         }
         Ok(())
@@ -331,8 +384,9 @@ impl SessionStore for MemoryStore {
 
     async fn remove(&self, key: &StoreKey) -> StoreResult<()> {
         if let Some((slot, place)) = self.find_unleased(key).await {
-            end(&self.owners, key, &mut slot.lock());
+            let persisted = end(&self.owners, key, &mut slot.lock());
             self.tier(place).invalidate(key).await;
+            self.ended(*key, persisted).await;
         }
         Ok(())
     }
@@ -358,6 +412,27 @@ impl SessionStore for MemoryStore {
             .collect();
         sessions.sort_by_key(|s| (s.created_ms, s.key));
         Ok(sessions)
+    }
+
+    /// Writes the snapshot, if the store has one and something changed,
+    /// once the requests still running have let go of their sessions
+    /// (waiting at most a few seconds for them).
+    async fn flush(&self) -> StoreResult<()> {
+        let Some(persistence) = self.persistence.clone() else {
+            return Ok(());
+        };
+        let deadline = tokio::time::Instant::now() + FLUSH_WAIT;
+        while !self.locks.is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        if !persistence.is_dirty() {
+            return Ok(());
+        }
+        let tiers = self.tiers();
+        tokio::task::spawn_blocking(move || persistence.write(&tiers))
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?
+            .map_err(|e| StoreError::Unavailable(format!("writing the snapshot: {e}")))
     }
 
     async fn len(&self) -> StoreResult<u64> {

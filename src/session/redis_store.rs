@@ -377,6 +377,12 @@ impl SessionStore for RedisStore {
         }
     }
 
+    async fn ping(&self) -> StoreResult<()> {
+        let mut conn = self.conn.clone();
+        let pong: redis::RedisResult<String> = redis::cmd("PING").query_async(&mut conn).await;
+        self.checked(pong).map(drop)
+    }
+
     fn is_reachable(&self) -> bool {
         self.reachable.load(Ordering::Relaxed)
     }

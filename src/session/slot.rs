@@ -30,15 +30,20 @@ pub(crate) struct SlotState {
     /// Ended (invalidated, rotated away, expired, evicted or capped): never
     /// again readable or writable.
     pub(crate) removed: bool,
+    /// Copied into a snapshot (which may be on disk): ending it must be
+    /// journaled, or a crash could bring it back.
+    pub(crate) persisted: bool,
 }
 
 impl Slot {
-    /// A slot for `record`, last used at `last_seen_ms`.
-    pub(crate) fn new(record: Record, last_seen_ms: u64) -> Arc<Slot> {
+    /// A slot for `record`, last used at `last_seen_ms`; `persisted` if it
+    /// comes from a snapshot on disk.
+    pub(crate) fn new(record: Record, last_seen_ms: u64, persisted: bool) -> Arc<Slot> {
         Arc::new(Slot {
             state: Mutex::new(SlotState {
                 record,
                 removed: false,
+                persisted,
             }),
             last_seen_ms: AtomicU64::new(last_seen_ms),
         })
@@ -70,12 +75,14 @@ pub(crate) fn fence(state: &SlotState, version: u64) -> StoreResult<()> {
     }
 }
 
-/// Flags a slot removed and takes it out of the owner index.
-pub(crate) fn end(owners: &OwnerIndex<Slot>, key: &StoreKey, state: &mut SlotState) {
+/// Flags a slot removed and takes it out of the owner index. Returns
+/// whether a snapshot holds it, so that its end must be journaled.
+pub(crate) fn end(owners: &OwnerIndex<Slot>, key: &StoreKey, state: &mut SlotState) -> bool {
     state.removed = true;
     if let Some(owner) = &state.record.owner {
         owners.remove(owner, key);
     }
+    state.persisted
 }
 
 /// Per-entry expiry for the tiers, from each slot's own record.

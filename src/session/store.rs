@@ -330,6 +330,45 @@ pub trait SessionStore: Send + Sync + 'static {
     /// ```
     async fn len(&self) -> StoreResult<u64>;
 
+    /// Asks the store whether it answers (for the launch log). The default
+    /// is `Ok`, for stores that live in the process.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] if the store cannot be reached.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use memsess::session::{MemoryStore, SessionStore};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let store = MemoryStore::new(10, Duration::from_secs(60), Duration::from_secs(600));
+    /// assert_eq!(store.ping().await, Ok(()));
+    /// # });
+    /// ```
+    async fn ping(&self) -> StoreResult<()> {
+        Ok(())
+    }
+
+    /// Writes out what the store keeps on disk, if anything: the memory
+    /// store's snapshot. The session fairing calls it at a graceful stop.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] if it could not be written.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use memsess::session::{MemoryStore, SessionStore};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// // A store without a snapshot file has nothing to write.
+    /// let store = MemoryStore::new(10, Duration::from_secs(60), Duration::from_secs(600));
+    /// assert_eq!(store.flush().await, Ok(()));
+    /// # });
+    /// ```
+    async fn flush(&self) -> StoreResult<()> {
+        Ok(())
+    }
+
     /// Whether the store answered its last operation, as far as this
     /// process knows, without asking it again (for health reports).
     ///

@@ -24,6 +24,8 @@ pub fn figment(overrides: &[(&str, i64)]) -> Figment {
             f.merge((*key, *value))
         })
         .merge(("auth.users_file", users_file))
+        // Sessions in memory only, unless a test asks for a snapshot.
+        .merge(("session.snapshot_file", ""))
         .merge(("log_level", "off"))
 }
 

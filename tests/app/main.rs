@@ -5,6 +5,7 @@
 mod conformance;
 mod helpers;
 mod server;
+mod visitor;
 
 mod auth;
 mod cart;
@@ -16,5 +17,6 @@ mod headers;
 mod ids;
 mod limits;
 mod outage;
+mod restart;
 mod store;
 mod timeouts;

@@ -14,6 +14,8 @@ pub struct Server {
     child: Child,
     pub port: u16,
     pub dir: PathBuf,
+    // Set by `stop`: the folder outlives this server, for the next one.
+    keep_dir: bool,
 }
 
 /// A response: status, headers (lower-case names) and body.
@@ -108,7 +110,12 @@ impl Server {
             .ok()
             .flatten()
             .expect("the server reports its port within 30 s");
-        Server { child, port, dir }
+        Server {
+            child,
+            port,
+            dir,
+            keep_dir: false,
+        }
     }
 
     /// Sends one request and reads the whole response.
@@ -196,10 +203,32 @@ pub fn dechunk(mut body: &str) -> String {
     out
 }
 
+impl Server {
+    /// Stops the server with `signal` (`TERM` for a graceful stop, `KILL`
+    /// for a crash), waits for it to exit, and hands back its folder so
+    /// that another server can start in it.
+    pub fn stop(mut self, signal: &str) -> PathBuf {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args([format!("-{signal}"), pid])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "kill -{signal} failed");
+        let status = self.child.wait().expect("the server exits");
+        if signal == "TERM" {
+            assert!(status.success(), "a graceful stop exits cleanly: {status}");
+        }
+        self.keep_dir = true;
+        self.dir.clone()
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if !self.keep_dir {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }

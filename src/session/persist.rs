@@ -1,0 +1,324 @@
+//! Sessions that outlive a restart of the memory store.
+//!
+//! [`MemoryStore::persistent`] loads the snapshot file at launch and then
+//! writes it every `interval` when something changed, and once more at a
+//! graceful stop ([`SessionStore::flush`]). The file format and the
+//! atomic write are in `snapshot`; the journal of ended sessions is in
+//! `journal`. What a crash can and cannot do:
+//!
+//! * **A crash loses at most the changes of the last interval**: sessions
+//!   begun or changed since the last snapshot come back as they were at
+//!   that snapshot, or not at all if they are newer.
+//! * **An ended session never comes back.** Logout, invalidate, rotation,
+//!   "sign out everywhere else", a password change, a deletion and the
+//!   per-user bound all end a session explicitly; if a snapshot holds it,
+//!   the end is journaled and on disk before the request answers. If the
+//!   journal cannot be written, the snapshot is deleted instead (a crash
+//!   then signs everyone out, which is safe), and the next one rewrites it.
+//!   Sessions that expire or are evicted for room are not journaled: at
+//!   load, expired ones are dropped by the clock, and evicted ones may come
+//!   back, within the bound.
+//! * **Clocks keep running while the server is down**: the snapshot holds
+//!   wall-clock times, so a session idle or past its deadline at load is
+//!   dropped, and the others keep only the time they had left.
+//! * **A bad file is never lost or half-read**: one that is truncated,
+//!   damaged or foreign is logged and renamed aside, and the store starts
+//!   empty. One that cannot even be read or renamed is left alone, and
+//!   snapshots stay off for this run, so it is never written over.
+//! * **Writing never stalls requests**: it runs on a blocking thread, and
+//!   copies each session under that session's own lock only for as long
+//!   as it takes to encode it; no lock is held across the file write.
+
+use std::collections::HashMap;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::{Duration, Instant};
+
+use super::id::{KeyHashBuilder, StoreKey};
+use super::journal::{Ended, Journal};
+use super::memory::{MemoryStore, Tier};
+use super::record::{now_ms, Record};
+use super::snapshot::{self, Entry, Writer};
+
+/// A store's link to its snapshot file and journal.
+pub(crate) struct Persistence {
+    file: PathBuf,
+    journal: Journal,
+    /// Something changed since the last snapshot began.
+    dirty: AtomicBool,
+    /// Whether the last write failed, to log a failure streak once.
+    failing: AtomicBool,
+    /// One snapshot at a time (the timer's and the shutdown's).
+    writing: Mutex<()>,
+}
+
+/// A session read from a snapshot.
+struct Loaded {
+    tier: u8,
+    last_seen_ms: u64,
+    record: Record,
+}
+
+/// What a snapshot file gave at launch.
+enum Found {
+    Sessions(Vec<(StoreKey, Loaded)>),
+    /// No usable file; snapshots may be written.
+    Nothing,
+    /// A file that must not be written over.
+    Untouchable,
+}
+
+fn read(file: &Path, ended: &Ended) -> Found {
+    let bytes = match std::fs::read(file) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Found::Nothing,
+        Err(e) => {
+            rocket::error!(
+                "session snapshot {}: cannot read it ({e}); starting empty, and not writing snapshots in this run",
+                file.display()
+            );
+            return Found::Untouchable;
+        }
+    };
+    let entries = match snapshot::decode(&bytes) {
+        Ok(entries) => entries,
+        Err(why) => {
+            return match snapshot::set_aside(file) {
+                Ok(aside) => {
+                    rocket::error!(
+                        "session snapshot {}: {why}; moved to {} and starting empty",
+                        file.display(),
+                        aside.display()
+                    );
+                    Found::Nothing
+                }
+                Err(e) => {
+                    rocket::error!(
+                        "session snapshot {}: {why}, and it cannot be moved aside ({e}); starting empty, and not writing snapshots in this run",
+                        file.display()
+                    );
+                    Found::Untouchable
+                }
+            };
+        }
+    };
+    // A session on the move between tiers may be in the file twice: keep
+    // the later tier.
+    let mut found: HashMap<StoreKey, Loaded, KeyHashBuilder> = HashMap::default();
+    for e in entries {
+        let key = StoreKey(e.key);
+        if ended.contains(&key) || found.get(&key).is_some_and(|l| l.tier >= e.tier) {
+            continue;
+        }
+        let record = Record {
+            data: e.data.into(),
+            created_ms: e.created_ms,
+            owner: e.owner.map(Into::into),
+            version: e.version,
+            remembered: e.remembered,
+            label: e.label.map(Into::into),
+        };
+        let loaded = Loaded {
+            tier: e.tier,
+            last_seen_ms: e.last_seen_ms,
+            record,
+        };
+        found.insert(key, loaded);
+    }
+    let mut sessions: Vec<_> = found.into_iter().collect();
+    // Oldest use first, so each tier's LRU order is what it was.
+    sessions.sort_by_key(|(_, l)| l.last_seen_ms);
+    Found::Sessions(sessions)
+}
+
+impl MemoryStore {
+    /// A store that keeps its sessions in `file` across restarts: it loads
+    /// the file now, and writes it every `interval` when something changed
+    /// (and at [`flush`](super::SessionStore::flush)). See the module docs
+    /// for what a crash keeps and what it cannot bring back.
+    ///
+    /// Call it inside a Tokio runtime (Rocket's fairings are), which runs
+    /// the periodic writes.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use memsess::session::{Limits, MemoryStore, Session, SessionStore};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let file = dir.path().join("sessions.snapshot");
+    /// let limits = Limits::new(1000, Duration::from_secs(1800), Duration::from_secs(43200));
+    ///
+    /// let store = std::sync::Arc::new(MemoryStore::persistent(limits, &file, Duration::from_secs(30)).await);
+    /// let session = Session::new(store.clone());
+    /// session.insert("counter", 1).unwrap();
+    /// session.save().await.unwrap();
+    /// store.flush().await.unwrap(); // what a graceful stop does
+    ///
+    /// let restarted = MemoryStore::persistent(limits, &file, Duration::from_secs(30)).await;
+    /// assert_eq!(restarted.len().await, Ok(1));
+    /// # });
+    /// ```
+    pub async fn persistent(limits: super::Limits, file: &Path, interval: Duration) -> Self {
+        let mut store = MemoryStore::with_limits(limits);
+        let path = file.to_owned();
+        let opened = tokio::task::spawn_blocking(move || {
+            let (journal, ended) = Journal::open(&path)?;
+            let found = read(&path, &ended);
+            io::Result::Ok((journal, found, !ended.is_empty()))
+        })
+        .await
+        .map_err(io::Error::other)
+        .and_then(|r| r);
+        let (journal, found, replayed) = match opened {
+            Ok(opened) => opened,
+            Err(e) => {
+                rocket::error!(
+                    "session snapshot {}: its journal cannot be read ({e}); starting empty, and not writing snapshots in this run",
+                    file.display()
+                );
+                return store;
+            }
+        };
+        match found {
+            Found::Untouchable => return store,
+            Found::Nothing => {}
+            Found::Sessions(sessions) => {
+                let now = now_ms();
+                let mut kept = 0usize;
+                for (key, l) in sessions {
+                    if now < limits.ends_ms(&l.record, l.last_seen_ms) {
+                        store.restore(key, l.tier, l.record, l.last_seen_ms).await;
+                        kept += 1;
+                    }
+                }
+                rocket::info!(
+                    "session snapshot {}: {kept} live sessions loaded",
+                    file.display()
+                );
+            }
+        }
+        let persistence = Arc::new(Persistence {
+            file: file.to_owned(),
+            journal,
+            // Journaled ends are folded into the next snapshot, so the
+            // journal does not grow across restarts.
+            dirty: AtomicBool::new(replayed),
+            failing: AtomicBool::new(false),
+            writing: Mutex::new(()),
+        });
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let (weak, tiers) = (Arc::downgrade(&persistence), store.tiers());
+            runtime.spawn(every(interval, weak, tiers));
+        }
+        store.persistence = Some(persistence);
+        store
+    }
+}
+
+/// Writes a snapshot every `interval` when something changed, until the
+/// store is gone.
+async fn every(interval: Duration, persistence: Weak<Persistence>, tiers: [(u8, Tier); 3]) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let Some(persistence) = persistence.upgrade() else {
+            return;
+        };
+        if persistence.is_dirty() {
+            let tiers = tiers.clone();
+            let _ = tokio::task::spawn_blocking(move || persistence.write(&tiers)).await;
+        }
+    }
+}
+
+impl Persistence {
+    pub(crate) fn touch(&self) {
+        self.dirty.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn is_dirty(&self) -> bool {
+        self.dirty.load(Ordering::Relaxed)
+    }
+
+    /// Makes an explicit end durable (see the module docs).
+    pub(crate) async fn ended(&self, key: StoreKey) {
+        self.touch();
+        if let Err(e) = self.journal.end(key).await {
+            // Without the journal entry, the snapshot on disk could bring
+            // this session back after a crash: take the snapshot away.
+            let gone = std::fs::remove_file(&self.file);
+            rocket::error!(
+                "session journal beside {}: {e}; removing the snapshot so no ended session can come back ({})",
+                self.file.display(),
+                match gone {
+                    Ok(()) => "removed".to_owned(),
+                    Err(e) => format!("could not remove it: {e}"),
+                }
+            );
+        }
+    }
+
+    /// Writes a snapshot of `tiers` (blocking). See the module docs.
+    pub(crate) fn write(&self, tiers: &[(u8, Tier)]) -> io::Result<()> {
+        let _one = self.writing.lock().unwrap_or_else(PoisonError::into_inner);
+        let started = Instant::now();
+        // Changes from here on make the next snapshot due.
+        self.dirty.store(false, Ordering::Relaxed);
+        let obsolete = self.journal.rotate();
+        let mut writer = Writer::new();
+        let mut count = 0usize;
+        for (tier, cache) in tiers {
+            for (key, slot) in cache.iter() {
+                let last_seen_ms = slot.last_seen_ms();
+                let mut state = slot.lock();
+                if state.removed {
+                    continue;
+                }
+                state.persisted = true;
+                let r = &state.record;
+                writer.push(&Entry {
+                    key: key.0,
+                    tier: *tier,
+                    last_seen_ms,
+                    created_ms: r.created_ms,
+                    version: r.version,
+                    remembered: r.remembered,
+                    data: &r.data,
+                    owner: r.owner.as_deref(),
+                    label: r.label.as_deref(),
+                });
+                count += 1;
+            }
+        }
+        let written = snapshot::write_atomically(&self.file, &writer.finish());
+        match &written {
+            Ok(()) => {
+                if let Some(generation) = obsolete {
+                    self.journal.retire(generation);
+                }
+                if self.failing.swap(false, Ordering::Relaxed) {
+                    rocket::warn!("session snapshot {}: written again", self.file.display());
+                }
+                rocket::debug!(
+                    "session snapshot: {count} sessions in {:?}",
+                    started.elapsed()
+                );
+            }
+            Err(e) => {
+                self.touch();
+                if !self.failing.swap(true, Ordering::Relaxed) {
+                    rocket::error!(
+                        "session snapshot {}: cannot write it ({e}); serving on, and retrying",
+                        self.file.display()
+                    );
+                }
+            }
+        }
+        written
+    }
+}

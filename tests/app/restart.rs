@@ -1,0 +1,222 @@
+//! Sessions that outlive a restart of the real binary (the memory store's
+//! snapshot and journal), and the ones that must not.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::server::{empty_dir, Server};
+use crate::visitor::Visitor;
+
+const ALICE: (&str, &str) = ("alice", "wonderland-42");
+
+fn snapshot_file(dir: &Path) -> PathBuf {
+    dir.join("data").join("sessions.snapshot")
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// Waits (at most 15 s) for a snapshot written after `since`.
+fn wait_for_snapshot(dir: &Path, since: SystemTime) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while modified(&snapshot_file(dir)).is_none_or(|m| m <= since) {
+        assert!(Instant::now() < deadline, "no snapshot was written");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Signs in, fills a cart, counts to 1: the state a restart must keep.
+fn shop(server: &Server) -> Visitor {
+    let mut visitor = Visitor::arrive(server);
+    visitor.login(server, ALICE.0, ALICE.1);
+    let added = visitor.post(
+        server,
+        "/cart/add",
+        &[("product_id", "padlock"), ("quantity", "2")],
+    );
+    assert_eq!(added.status, 303);
+    visitor.counter(server); // the counter starts in this session
+    assert_eq!(visitor.counter(server), "Session counter is 1.");
+    visitor
+}
+
+/// A visitor who only counts: a new session, then 1.
+fn count_to_one(server: &Server) -> Visitor {
+    let mut visitor = Visitor {
+        cookie: None,
+        token: String::new(),
+    };
+    assert_eq!(
+        visitor.counter(server),
+        "New session - setting counter to 0."
+    );
+    assert_eq!(visitor.counter(server), "Session counter is 1.");
+    visitor
+}
+
+fn assert_kept(visitor: &mut Visitor, server: &Server) {
+    assert_eq!(
+        visitor.user(server).as_deref(),
+        Some("alice"),
+        "still signed in"
+    );
+    assert_eq!(visitor.cart_count(server), 2, "the cart is kept");
+    assert_eq!(
+        visitor.counter(server),
+        "Session counter is 2.",
+        "the counter is kept"
+    );
+}
+
+#[test]
+fn a_graceful_restart_keeps_the_login_the_cart_and_the_counter() {
+    let server = Server::start(&[]);
+    let mut visitor = shop(&server);
+    let dir = server.stop("TERM");
+    let restarted = Server::start_in(dir, &[]);
+    assert_kept(&mut visitor, &restarted);
+}
+
+#[test]
+fn a_crash_after_the_snapshot_interval_keeps_them_too() {
+    let env = [("ROCKET_SESSION", "{snapshot_interval=1}")];
+    let server = Server::start(&env);
+    let mut visitor = shop(&server);
+    wait_for_snapshot(&server.dir, SystemTime::now());
+    let dir = server.stop("KILL");
+    let restarted = Server::start_in(dir, &env);
+    assert_kept(&mut visitor, &restarted);
+}
+
+#[test]
+fn a_crash_right_after_a_logout_or_signing_out_elsewhere_brings_nothing_back() {
+    // A long interval: no snapshot is written between the ends and the crash.
+    let env = [("ROCKET_SESSION", "{snapshot_interval=4}")];
+    let server = Server::start(&env);
+    let (mut a, mut b, mut c) = (shop(&server), shop(&server), shop(&server));
+    let old_a = a.cookie.clone();
+    wait_for_snapshot(&server.dir, SystemTime::now());
+
+    // A logs out; B signs out everywhere else, which ends C; then a crash.
+    assert_eq!(a.post(&server, "/logout", &[]).status, 303);
+    assert_eq!(b.post(&server, "/account/logout-others", &[]).status, 303);
+    let dir = server.stop("KILL");
+
+    let restarted = Server::start_in(dir, &env);
+    a.cookie = old_a;
+    assert_eq!(a.user(&restarted), None, "the logged-out session came back");
+    assert_eq!(
+        c.user(&restarted),
+        None,
+        "the session ended elsewhere came back"
+    );
+    assert_eq!(b.user(&restarted).as_deref(), Some("alice"), "B lives on");
+}
+
+#[test]
+fn idle_and_absolute_timeouts_keep_running_while_the_server_is_down() {
+    for (config, what) in [
+        ("{idle_timeout=2}", "idle"),
+        ("{absolute_timeout=3,idle_timeout=60}", "absolute"),
+    ] {
+        let env = [("ROCKET_SESSION", config)];
+        let server = Server::start(&env);
+        let mut visitor = count_to_one(&server);
+        let started = Instant::now();
+        let dir = server.stop("TERM");
+        std::thread::sleep(Duration::from_millis(3500).saturating_sub(started.elapsed()));
+        let restarted = Server::start_in(dir, &env);
+        assert_eq!(
+            visitor.counter(&restarted),
+            "New session - setting counter to 0.",
+            "{what}: the session outlived its timeout while the server was down"
+        );
+    }
+}
+
+#[test]
+fn an_unreadable_snapshot_is_set_aside_and_the_app_starts_empty() {
+    let dir = empty_dir();
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    std::fs::write(snapshot_file(&dir), "not a snapshot at all, just some text").unwrap();
+    let server = Server::start_in(dir, &[]);
+    count_to_one(&server);
+    let aside: Vec<String> = std::fs::read_dir(server.dir.join("data"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("sessions.snapshot.unreadable-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "{aside:?}");
+    let kept = std::fs::read_to_string(server.dir.join("data").join(&aside[0])).unwrap();
+    assert_eq!(
+        kept, "not a snapshot at all, just some text",
+        "kept as it was"
+    );
+}
+
+#[test]
+fn with_the_snapshot_off_a_restart_keeps_nothing() {
+    let env = [("ROCKET_SESSION", "{snapshot_file=\"\"}")];
+    let server = Server::start(&env);
+    let mut visitor = shop(&server);
+    let dir = server.stop("TERM");
+    assert!(!dir.join("data").exists(), "nothing was written");
+    let restarted = Server::start_in(dir, &env);
+    assert_eq!(visitor.user(&restarted), None);
+}
+
+#[test]
+fn the_snapshot_and_journal_hold_no_session_id_and_only_their_owner_reads_them() {
+    use base64::Engine as _;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let env = [("ROCKET_SESSION", "{snapshot_interval=1}")];
+    let server = Server::start(&env);
+    let (mut kept, mut ended) = (shop(&server), shop(&server));
+    wait_for_snapshot(&server.dir, SystemTime::now());
+    // An end after a snapshot goes to the journal, which a crash leaves.
+    assert_eq!(ended.post(&server, "/logout", &[]).status, 303);
+    let dir = server.stop("KILL");
+
+    let data = dir.join("data");
+    let files: Vec<PathBuf> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| !p.ends_with("users.json"))
+        .collect();
+    assert!(
+        files.iter().any(|p| p.ends_with("sessions.snapshot")),
+        "{files:?}"
+    );
+    assert!(
+        files
+            .iter()
+            .any(|p| p.to_string_lossy().contains(".ended.")),
+        "{files:?}"
+    );
+    let id = kept
+        .cookie
+        .take()
+        .unwrap()
+        .trim_start_matches("gsid=")
+        .to_owned();
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(&id)
+        .unwrap();
+    for file in &files {
+        let bytes = std::fs::read(file).unwrap();
+        let mode = std::fs::metadata(file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", file.display());
+        assert!(
+            !bytes.windows(id.len()).any(|w| w == id.as_bytes()),
+            "{} holds the id",
+            file.display()
+        );
+        assert!(
+            !bytes.windows(raw.len()).any(|w| w == raw.as_slice()),
+            "{} holds the id's bytes",
+            file.display()
+        );
+    }
+}
