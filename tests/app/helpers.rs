@@ -32,7 +32,7 @@ pub fn figment(overrides: &[(&str, i64)]) -> Figment {
 /// The app plus the test routes below.
 pub fn app(overrides: &[(&str, i64)]) -> rocket::Rocket<rocket::Build> {
     memsess::rocket_with(figment(overrides))
-        .mount("/test", routes![incr, slow_incr, invalidate])
+        .mount("/test", routes![incr, slow_incr, invalidate, remember])
         .manage(Gate::default())
 }
 
@@ -113,6 +113,16 @@ async fn slow_incr(session: Session, gate: &State<Gate>) -> Result<String, AppEr
     session.insert("n", n)?;
     session.save().await?;
     Ok(n.to_string())
+}
+
+/// Signs the session in as `tester`, remembered ("keep me signed in").
+#[get("/remember")]
+async fn remember(session: Session) -> Result<&'static str, AppError> {
+    session.set_owner(Some("tester"));
+    session.set_remembered(true);
+    session.cycle_id();
+    session.save().await?;
+    Ok("remembered")
 }
 
 #[get("/invalidate")]

@@ -44,3 +44,38 @@ fn a_session_in_use_survives_a_flood_of_one_request_sessions() {
         "the visitor's session was evicted by the flood"
     );
 }
+
+#[test]
+fn visitors_who_come_back_once_never_evict_a_signed_in_user() {
+    let client = Client::untracked(app(&[("session.max_sessions", 200)])).unwrap();
+    let alice = crate::helpers::Browser::new(&client);
+    alice.post_form("/cart/add", &[("product_id", "hoodie"), ("quantity", "3")]);
+    assert_eq!(
+        alice.login("alice", "wonderland-42"),
+        rocket::http::Status::SeeOther
+    );
+
+    // Ten times the bound in visitors, each making two requests: the
+    // second one, with the cookie, is what settled a session before.
+    for _ in 0..2000 {
+        let first = client.get("/counter").dispatch();
+        let id = issued_id(first.headers()).expect("a new session");
+        drop(first);
+        client
+            .get("/counter")
+            .header(cookie_header(&format!("gsid={id}")))
+            .dispatch();
+    }
+    let live = rocket::execute(store_of(client.rocket()).len()).unwrap();
+    assert!(live <= 200, "{live} sessions kept, bound is 200");
+    assert_eq!(
+        alice.logged_in_as().as_deref(),
+        Some("alice"),
+        "alice was signed out"
+    );
+    let cart = alice.get("/cart").into_string().unwrap();
+    assert!(
+        cart.contains("data-cart-count=\"3\""),
+        "alice's cart was emptied"
+    );
+}

@@ -3,7 +3,7 @@
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use crate::helpers::client;
+use crate::helpers::{client, set_cookies};
 
 fn incr(client: &rocket::local::blocking::Client) -> u64 {
     client
@@ -56,4 +56,41 @@ fn the_absolute_timeout_ends_even_a_busy_session() {
         1,
         "the session should have hit its absolute timeout"
     );
+}
+
+#[test]
+fn a_remembered_session_outlives_the_idle_timeout_and_its_cookie_ends_with_it() {
+    let client = client(&[
+        ("session.idle_timeout", 1),
+        ("session.remember_idle_timeout", 60),
+        ("session.remember_absolute_timeout", 4),
+    ]);
+    let started = Instant::now();
+    assert_eq!(incr(&client), 1);
+    let response = client.get("/test/remember").dispatch();
+    let cookie = set_cookies(response.headers())
+        .into_iter()
+        .find(|c| c.starts_with("gsid="))
+        .expect("the remembered cookie")
+        .to_ascii_lowercase();
+    // The browser keeps it as long as the server does: until the deadline.
+    let max_age: u64 = cookie
+        .split(';')
+        .find_map(|a| a.trim().strip_prefix("max-age="))
+        .expect("a remembered cookie has a Max-Age")
+        .parse()
+        .unwrap();
+    assert!((3..=4).contains(&max_age), "Max-Age={max_age}");
+    drop(response);
+
+    // Idle for longer than the ordinary timeout: still there.
+    sleep(Duration::from_millis(1500));
+    assert_eq!(
+        incr(&client),
+        2,
+        "a remembered session uses the longer idle timeout"
+    );
+    // Past its own absolute deadline: gone.
+    sleep(Duration::from_millis(4300).saturating_sub(started.elapsed()));
+    assert_eq!(incr(&client), 1, "past the remembered absolute timeout");
 }

@@ -225,3 +225,30 @@ fn while_redis_is_down_pages_answer_503_quickly_and_recover_by_themselves() {
         Some("up")
     );
 }
+
+#[test]
+fn visitors_who_come_back_once_never_evict_a_signed_in_user_on_redis() {
+    let redis = RedisServer::start();
+    let session = format!("{{store=\"{}\",max_sessions=100}}", redis.url());
+    let app = Server::start(&[("ROCKET_SESSION", &session)]);
+    let mut alice = Browser::arrive(&app);
+    alice.post(
+        &app,
+        "/cart/add",
+        &[("product_id", "hoodie"), ("quantity", "3")],
+    );
+    alice.login(&app);
+
+    // Ten times the bound in visitors, each making two requests.
+    for _ in 0..1000 {
+        let first = app.get("/counter", None);
+        let cookie = first.session_cookie().expect("a new session");
+        assert_eq!(app.get("/counter", Some(&cookie)).status, 200);
+    }
+    assert_eq!(
+        alice.user(&app).as_deref(),
+        Some("alice"),
+        "alice was signed out"
+    );
+    assert_eq!(alice.cart_count(&app), 3, "alice's cart was emptied");
+}

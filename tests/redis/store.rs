@@ -95,3 +95,60 @@ async fn an_outage_fails_fast_and_the_store_recovers_by_itself() {
     }
     assert!(store.is_reachable());
 }
+
+/// Sets a lease on `key` as an instance that then crashed would leave it.
+async fn leave_a_lease(url: &str, key: &memsess::session::StoreKey, ms: u64) {
+    let client = redis::Client::open(url).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let lease = [b"memsess:l:".as_slice(), &key.0].concat();
+    let _: () = redis::cmd("SET")
+        .arg(lease)
+        .arg("token-of-a-dead-instance")
+        .arg("PX")
+        .arg(ms)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+}
+
+#[rocket::async_test]
+async fn a_lease_left_by_a_crashed_instance_costs_a_wait_never_an_error() {
+    let redis = RedisServer::start();
+    let store = store(&redis.url(), crate::conformance::LONG);
+    let key = SessionId::generate().key();
+    store.save(&key, None, record()).await.unwrap();
+    // As long as any lease can live without its holder renewing it.
+    leave_a_lease(&redis.url(), &key, 5_000).await;
+
+    let loaded = store.acquire(&key).await;
+    assert!(
+        matches!(loaded, Ok(Some(_))),
+        "the next request on the session got {loaded:?}"
+    );
+}
+
+#[rocket::async_test]
+async fn a_lease_is_renewed_while_its_request_runs() {
+    let redis = RedisServer::start();
+    let store = store(&redis.url(), crate::conformance::LONG);
+    let key = SessionId::generate().key();
+    store.save(&key, None, record()).await.unwrap();
+    let (_, held) = store.acquire(&key).await.unwrap().unwrap();
+
+    let waiting = tokio::spawn({
+        let store = store.clone();
+        async move { store.acquire(&key).await }
+    });
+    // Longer than a lease lives unrenewed: the holder still has it.
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    assert!(
+        !waiting.is_finished(),
+        "another request got in while the first was still running"
+    );
+    store.release(held).await;
+    let next = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("the waiting request gets the lease once it is given back")
+        .unwrap();
+    assert!(matches!(next, Ok(Some(_))), "{next:?}");
+}
