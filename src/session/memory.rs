@@ -1,6 +1,6 @@
 //! The embedded store: sessions in moka caches inside the process.
 //!
-//! Each session is a [`Slot`](super::slot): its record behind a small
+//! Each session is a *slot* (`slot.rs`): its record behind a small
 //! mutex, with a `removed` flag. The caches only index slots; the flag is
 //! the truth.
 //!

@@ -38,10 +38,18 @@
 //!    `Set-Cookie` by the table in [`fairing`]: the id after
 //!    a save of a new or rotated session, a removal after an invalidate,
 //!    nothing otherwise. Cookies are `HttpOnly`, `SameSite=Lax`, `Path=/`,
-//!    without `Domain` or expiry, and `Secure` when `session.secure` is on.
+//!    without `Domain`, and `Secure` when `session.secure` is on; they end
+//!    with the browser, unless the session is remembered.
 //! 5. **Expire.** A session not loaded for `session.idle_timeout` seconds,
-//!    or older than `session.absolute_timeout`, is gone; at most
-//!    `session.max_sessions` live at once.
+//!    or older than `session.absolute_timeout`, is gone. A *remembered*
+//!    session ([`set_remembered`](Session::set_remembered), "keep me signed
+//!    in") uses `session.remember_idle_timeout` and
+//!    `session.remember_absolute_timeout` instead, and its cookie carries
+//!    a `Max-Age` up to its absolute deadline.
+//! 6. **Make room.** At most `session.max_sessions` live at once, in tiers
+//!    that keep anonymous traffic from ever evicting a signed-in user's
+//!    session, and at most `session.max_sessions_per_user` per user
+//!    ([`Limits`] explains both).
 //!
 //! # Concurrent requests on one session
 //! gmemsess lost updates: two requests read the same data, each changed it,
@@ -76,8 +84,19 @@
 //! # Storage
 //! The store keeps a hash of the id ([`StoreKey`]), never the id, so a
 //! dump of the store or a log of its keys hijacks nothing. See
-//! [`SessionStore`] for the contract a store keeps and [`MemoryStore`] for
-//! the embedded one.
+//! [`SessionStore`] for the contract a store keeps, [`MemoryStore`] for
+//! the embedded one (whose sessions outlive a restart through a snapshot
+//! file: [`MemoryStore::persistent`]) and `RedisStore` for the shared one.
+//!
+//! # Files
+//! | file | concern |
+//! |---|---|
+//! | `handle.rs`, `values.rs`, `save.rs`, `user.rs` | the [`Session`] API |
+//! | `guard.rs`, `fairing.rs`, `config.rs` | the Rocket glue and its settings |
+//! | `id.rs`, `record.rs`, `limits.rs`, `store.rs` | ids, what is stored, the rules, the contract |
+//! | `memory.rs`, `slot.rs`, `owners.rs`, `locks.rs` | the embedded store |
+//! | `persist.rs`, `snapshot.rs`, `journal.rs` | its snapshot and journal |
+//! | `redis_store.rs`, `redis_scripts.rs`, `redis_lease.rs` | the Redis store |
 
 pub mod config;
 mod error;

@@ -1,7 +1,7 @@
 //! The shared store: sessions in Redis, for several app instances behind a
 //! load balancer (`session.store = "redis://host:port/"`).
 //!
-//! Every operation is one Lua script ([`redis_scripts`](super::redis_scripts)
+//! Every operation is one Lua script (`redis_scripts.rs`
 //! documents the keys), which Redis runs atomically, so the store keeps the
 //! same contract as the embedded one across processes:
 //!
@@ -16,7 +16,7 @@
 //!   idle and absolute timeouts (ordinary or remembered) on every load and
 //!   write, by Redis's clock.
 //! * **Tiers and bounds**: as in the memory store (see
-//!   [`Limits`](super::Limits)): fresh, anonymous and owned sorted sets,
+//!   [`Limits`]): fresh, anonymous and owned sorted sets,
 //!   each evicting past its share of `max_sessions`, and at most
 //!   `max_sessions_per_user` sessions per owner.
 //! * **Owner index**: a set per user, kept by the same scripts; listing
