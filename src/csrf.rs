@@ -21,6 +21,7 @@ use rocket::data::{self, Data, FromData};
 use rocket::form::{self, DataField, Form, FromForm, Options, ValueField};
 use rocket::http::Status;
 use rocket::outcome::Outcome;
+use rocket::request::{self, FromRequest};
 use rocket::Request;
 
 use crate::error::{AppError, ErrorDetail};
@@ -74,9 +75,34 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Whether the browser says another site started this request. Browsers
+/// send `Sec-Fetch-Site` on every request they make; `cross-site` means a
+/// page of another site (a link, a form, a script) caused it.
+fn sent_by_another_site(req: &Request<'_>) -> bool {
+    req.headers().get_one("Sec-Fetch-Site") == Some("cross-site")
+}
+
+/// A request guard that never fails: whether another site sent the
+/// visitor here (`Sec-Fetch-Site: cross-site`).
+///
+/// For the one GET that changes the session, the counter: a link on
+/// another site reaches it with the session cookie (`SameSite=Lax` sends
+/// it on top-level navigations), so such a visit must change nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FromAnotherSite(pub bool);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for FromAnotherSite {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
+        Outcome::Success(FromAnotherSite(sent_by_another_site(req)))
+    }
+}
+
 /// Why a request is cross-site, if it is.
 fn cross_site(req: &Request<'_>) -> Option<&'static str> {
-    if req.headers().get_one("Sec-Fetch-Site") == Some("cross-site") {
+    if sent_by_another_site(req) {
         return Some("The form was sent from another site.");
     }
     let origin = req.headers().get_one("Origin")?;
