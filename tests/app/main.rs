@@ -12,6 +12,7 @@ mod concurrency;
 mod config;
 mod cookies;
 mod counter;
+mod hash_password;
 mod headers;
 mod ids;
 mod limits;
