@@ -8,6 +8,7 @@ mod server;
 
 mod auth;
 mod cart;
+mod cleanup;
 mod concurrency;
 mod config;
 mod cookies;
