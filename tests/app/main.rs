@@ -18,5 +18,6 @@ mod headers;
 mod ids;
 mod limits;
 mod outage;
+mod proxy;
 mod store;
 mod timeouts;
