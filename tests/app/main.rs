@@ -17,6 +17,7 @@ mod hash_password;
 mod headers;
 mod ids;
 mod limits;
+mod lockout_page;
 mod outage;
 mod proxy;
 mod store;
