@@ -86,13 +86,14 @@ fn wait_time(secs: u64) -> String {
     const MINUTE: u64 = 60;
     const HOUR: u64 = 60 * MINUTE;
     const DAY: u64 = 24 * HOUR;
-    const TWO_HOURS: u64 = 2 * HOUR;
-    const TWO_DAYS: u64 = 2 * DAY;
-    let (n, unit) = match secs {
-        0..MINUTE => (secs.max(1), "second"),
-        MINUTE..=TWO_HOURS => (secs.div_ceil(MINUTE), "minute"),
-        ..=TWO_DAYS => (secs.div_ceil(HOUR), "hour"),
-        _ => (secs.div_ceil(DAY), "day"),
+    let (n, unit) = if secs < MINUTE {
+        (secs.max(1), "second")
+    } else if secs <= 2 * HOUR {
+        (secs.div_ceil(MINUTE), "minute")
+    } else if secs <= 2 * DAY {
+        (secs.div_ceil(HOUR), "hour")
+    } else {
+        (secs.div_ceil(DAY), "day")
     };
     if n == 1 {
         format!("1 {unit}")
