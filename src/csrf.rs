@@ -2,8 +2,8 @@
 //!
 //! A POST handler takes [`CsrfForm<T>`] instead of `Form<T>`. Before the
 //! handler runs, it refuses (403, nothing changed):
-//! - a request whose `Sec-Fetch-Site` is `cross-site` (browsers send it
-//!   on every request, naming who caused it);
+//! - a request whose `Sec-Fetch-Site` is `cross-site` (with it, browsers
+//!   say who caused a request to an HTTPS site or to localhost);
 //! - a request whose `Origin` is another site: neither the host the
 //!   request was sent to (its `Host`) nor one of `csrf.trusted_origins`
 //!   (see [`CsrfConfig`]: for a reverse proxy that rewrites `Host`);
@@ -109,8 +109,9 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Whether the browser says another site started this request. Browsers
-/// send `Sec-Fetch-Site` on every request they make; `cross-site` means a
-/// page of another site (a link, a form, a script) caused it.
+/// send `Sec-Fetch-Site` on every request to an HTTPS site or to
+/// localhost; `cross-site` means a page of another site (a link, a form,
+/// a script) caused it.
 fn sent_by_another_site(req: &Request<'_>) -> bool {
     req.headers().get_one("Sec-Fetch-Site") == Some("cross-site")
 }
