@@ -40,7 +40,12 @@ fn texts(status: Status) -> (&'static str, &'static str, &'static str) {
         ),
         413 => ("Too large", "That was more data than this site accepts.", "Send less and try again."),
         422 => ("Invalid input", "Some of what you sent is not valid, so nothing was changed.", "Go back, correct it and try again."),
-        429 => ("Too many attempts", "Too many attempts in a short time.", "Wait a little and try again."),
+        // The message says how long to wait; the hint says why.
+        429 => (
+            "Too many attempts",
+            "Too many attempts in a short time. Wait a little and try again.",
+            "The limit keeps accounts safe from automated guessing.",
+        ),
         503 => (
             "Temporarily unavailable",
             "The service is not available right now; nothing was lost.",

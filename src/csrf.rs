@@ -2,29 +2,63 @@
 //!
 //! A POST handler takes [`CsrfForm<T>`] instead of `Form<T>`. Before the
 //! handler runs, it refuses (403, nothing changed):
-//! - a request whose `Origin` is another site, or whose `Sec-Fetch-Site`
-//!   is `cross-site` (browsers send these on every cross-site POST);
+//! - a request whose `Sec-Fetch-Site` is `cross-site` (with it, browsers
+//!   say who caused a request to an HTTPS site or to localhost);
+//! - a request whose `Origin` is another site: neither the host the
+//!   request was sent to (its `Host`) nor one of `csrf.trusted_origins`
+//!   (see [`CsrfConfig`]: for a reverse proxy that rewrites `Host`);
 //! - a form whose `csrf_token` field is missing or is not the token of the
 //!   request's session (compared in constant time).
 //!
-//! The token is 256 random bits kept in the session (SPEC 12). Pages that
+//! The token is 256 random bits kept in the session. Pages that
 //! show a form call [`token`], which makes one (and saves the session) the
 //! first time; login and signup call [`renew`], so a token seen before
 //! login is worthless after it. Only then is `T` parsed; its errors give a
 //! 422 page naming the field.
+//!
+//! [`stage`] reads `csrf.*` at launch, refusing a bad value with a message
+//! naming the key.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use rand::rngs::OsRng;
 use rand::TryRngCore as _;
 use rocket::data::{self, Data, FromData};
+use rocket::fairing::AdHoc;
 use rocket::form::{self, DataField, Form, FromForm, Options, ValueField};
 use rocket::http::Status;
 use rocket::outcome::Outcome;
+use rocket::request::{self, FromRequest};
 use rocket::Request;
 
 use crate::error::{AppError, ErrorDetail};
 use crate::session::{Session, SessionError};
+
+mod config;
+pub use config::CsrfConfig;
+
+/// Reads and checks the `csrf` table at launch and keeps it for the
+/// origin check; a bad value stops the launch with a message naming the
+/// key.
+pub fn stage() -> AdHoc {
+    AdHoc::try_on_ignite("CSRF", |rocket| async {
+        match CsrfConfig::from_figment(rocket.figment()) {
+            Ok(config) => {
+                if !config.trusted_origins.is_empty() {
+                    rocket::info!(
+                        "CSRF: forms may also come from {}",
+                        config.trusted_origins.join(", ")
+                    );
+                }
+                Ok(rocket.manage(config))
+            }
+            Err(e) => {
+                rocket::error!("{e}");
+                Err(rocket)
+            }
+        }
+    })
+}
 
 /// Session key of the CSRF token.
 const CSRF_KEY: &str = "csrf";
@@ -74,17 +108,51 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Whether the browser says another site started this request. Browsers
+/// send `Sec-Fetch-Site` on every request to an HTTPS site or to
+/// localhost; `cross-site` means a page of another site (a link, a form,
+/// a script) caused it.
+fn sent_by_another_site(req: &Request<'_>) -> bool {
+    req.headers().get_one("Sec-Fetch-Site") == Some("cross-site")
+}
+
+/// A request guard that never fails: whether another site sent the
+/// visitor here (`Sec-Fetch-Site: cross-site`).
+///
+/// For the one GET that changes the session, the counter: a link on
+/// another site reaches it with the session cookie (`SameSite=Lax` sends
+/// it on top-level navigations), so such a visit must change nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FromAnotherSite(pub bool);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for FromAnotherSite {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
+        Outcome::Success(FromAnotherSite(sent_by_another_site(req)))
+    }
+}
+
 /// Why a request is cross-site, if it is.
 fn cross_site(req: &Request<'_>) -> Option<&'static str> {
-    if req.headers().get_one("Sec-Fetch-Site") == Some("cross-site") {
+    if sent_by_another_site(req) {
         return Some("The form was sent from another site.");
     }
     let origin = req.headers().get_one("Origin")?;
     // An Origin is scheme://host[:port] and must name the host we were asked
-    // as; "null" (a sandboxed or privacy-sensitive context) never does.
+    // as, or be trusted; "null" (a sandboxed or privacy-sensitive context)
+    // is neither.
     let origin_host = origin.split_once("://").map(|(_, rest)| rest);
     let host = req.headers().get_one("Host");
-    (origin_host.is_none() || origin_host != host).then_some("The form was sent from another site.")
+    let own_host = origin_host.is_some() && origin_host == host;
+    // Without the stage's config nothing else is trusted.
+    let trusted = || {
+        req.rocket()
+            .state::<CsrfConfig>()
+            .is_some_and(|config| config.trusts(origin))
+    };
+    (!own_host && !trusted()).then_some("The form was sent from another site.")
 }
 
 /// A form and its CSRF token, as parsed.

@@ -65,13 +65,9 @@ impl AppError {
                  Reload the page and try again."
                     .into(),
             ),
-            AppError::TooManyAttempts(secs) => Some(
-                format!(
-                    "Too many attempts. Try again in {} minute(s).",
-                    secs.div_ceil(60)
-                )
-                .into(),
-            ),
+            AppError::TooManyAttempts(secs) => {
+                Some(format!("Too many attempts. Try again in {}.", wait_time(*secs)).into())
+            }
             AppError::SessionEnded | AppError::TooLarge | AppError::Internal(_) => None,
         }
     }
@@ -79,6 +75,30 @@ impl AppError {
     /// A 422 with this message.
     pub fn invalid(message: impl Into<Cow<'static, str>>) -> Self {
         AppError::Invalid(message.into())
+    }
+}
+
+/// A wait in words, rounded up so that waiting that long is enough:
+/// "1 second", "40 seconds", "1 minute", "15 minutes", "3 hours", "2 days".
+/// A unit is kept until the wait reaches two of the next one ("90
+/// minutes", not "2 hours"), so rounding up adds at most about half.
+fn wait_time(secs: u64) -> String {
+    const MINUTE: u64 = 60;
+    const HOUR: u64 = 60 * MINUTE;
+    const DAY: u64 = 24 * HOUR;
+    let (n, unit) = if secs < MINUTE {
+        (secs.max(1), "second")
+    } else if secs <= 2 * HOUR {
+        (secs.div_ceil(MINUTE), "minute")
+    } else if secs <= 2 * DAY {
+        (secs.div_ceil(HOUR), "hour")
+    } else {
+        (secs.div_ceil(DAY), "day")
+    };
+    if n == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{n} {unit}s")
     }
 }
 
@@ -120,5 +140,37 @@ impl<'r> Responder<'r, 'static> for AppError {
         let status = self.status();
         req.local_cache(|| ErrorDetail(Some(self)));
         Err(status)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lockout_message(secs: u64) -> String {
+        AppError::TooManyAttempts(secs)
+            .message()
+            .unwrap()
+            .into_owned()
+    }
+
+    #[test]
+    fn the_lockout_message_is_one_sentence_with_the_time_in_words() {
+        for (secs, message) in [
+            (0, "Too many attempts. Try again in 1 second."),
+            (1, "Too many attempts. Try again in 1 second."),
+            (40, "Too many attempts. Try again in 40 seconds."),
+            (60, "Too many attempts. Try again in 1 minute."),
+            (61, "Too many attempts. Try again in 2 minutes."),
+            (900, "Too many attempts. Try again in 15 minutes."),
+            (899, "Too many attempts. Try again in 15 minutes."),
+            (7_200, "Too many attempts. Try again in 120 minutes."),
+            (7_201, "Too many attempts. Try again in 3 hours."),
+            (86_400, "Too many attempts. Try again in 24 hours."),
+            (2 * 86_400 + 1, "Too many attempts. Try again in 3 days."),
+            (30 * 86_400, "Too many attempts. Try again in 30 days."),
+        ] {
+            assert_eq!(lockout_message(secs), message, "{secs} s");
+        }
     }
 }

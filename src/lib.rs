@@ -32,6 +32,7 @@ pub fn rocket_with(figment: Figment) -> Rocket<Build> {
     rocket::custom(figment)
         .attach(session::SessionFairing::new())
         .attach(headers::stage())
+        .attach(csrf::stage())
         .attach(auth::stage())
         .mount("/", home::routes())
         .mount("/", counter::routes())

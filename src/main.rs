@@ -1,10 +1,15 @@
 //! The memsess binary.
 //!
 //! - `memsess` serves the app.
-//! - `memsess hash-password` reads a password from standard input and
-//!   prints its argon2id PHC string, for editing the users file by hand.
+//! - `memsess hash-password` prints the argon2id PHC string of a password,
+//!   for editing the users file by hand. Typed at a terminal, the password
+//!   is read without echo, twice, so a typo cannot slip into the file
+//!   unseen; the prompts go to the terminal, so standard output carries
+//!   only the hash. From a pipe (`printf '%s\n' "$PW" | memsess
+//!   hash-password`) it is the first line of standard input, without its
+//!   line end (`\n` or `\r\n`).
 
-use std::io::{BufRead as _, Write as _};
+use std::io::{BufRead as _, IsTerminal as _, Read as _, Write as _};
 use std::process::ExitCode;
 
 /// mimalloc keeps memory per live session at about a third of what glibc's
@@ -15,21 +20,48 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use memsess::auth::password::hash_blocking;
 use memsess::auth::validate::password_problem;
 
-fn hash_password() -> ExitCode {
-    let mut line = String::new();
-    if let Err(e) = std::io::stdin().lock().read_line(&mut line) {
-        eprintln!("memsess: reading the password: {e}");
-        return ExitCode::FAILURE;
+/// More than any valid password (128 characters of up to 4 bytes), so a
+/// stream without line ends is not read into memory whole.
+const MAX_LINE_BYTES: u64 = 4096;
+
+/// A line without its line end: `\n`, or `\r\n` as Windows tools write.
+fn without_line_end(line: &str) -> &str {
+    let line = line.strip_suffix('\n').unwrap_or(line);
+    line.strip_suffix('\r').unwrap_or(line)
+}
+
+/// The password, from the terminal without echo or from a pipe.
+fn read_password() -> Result<String, String> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ").map_err(|e| e.to_string())?;
+        let again = rpassword::prompt_password("Again: ").map_err(|e| e.to_string())?;
+        if first != again {
+            return Err("the two passwords differ".into());
+        }
+        return Ok(first);
     }
-    let password = line
-        .strip_suffix('\n')
-        .map(|l| l.strip_suffix('\r').unwrap_or(l))
-        .unwrap_or(&line);
-    if let Some(problem) = password_problem(password) {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .take(MAX_LINE_BYTES)
+        .read_line(&mut line)
+        .map_err(|e| format!("reading the password: {e}"))?;
+    Ok(without_line_end(&line).to_owned())
+}
+
+fn hash_password() -> ExitCode {
+    let password = match read_password() {
+        Ok(password) => password,
+        Err(e) => {
+            eprintln!("memsess: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(problem) = password_problem(&password) {
         eprintln!("memsess: {problem}");
         return ExitCode::FAILURE;
     }
-    let _ = writeln!(std::io::stdout(), "{}", hash_blocking(password));
+    let _ = writeln!(std::io::stdout(), "{}", hash_blocking(&password));
     ExitCode::SUCCESS
 }
 
@@ -49,5 +81,19 @@ fn main() -> ExitCode {
             eprintln!("memsess: unknown command {other:?}\nusage: memsess [hash-password]");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_line_end;
+
+    #[test]
+    fn line_ends_are_dropped_and_nothing_else() {
+        assert_eq!(without_line_end("pw\r\n"), "pw");
+        assert_eq!(without_line_end("pw\n"), "pw");
+        assert_eq!(without_line_end("pw"), "pw");
+        assert_eq!(without_line_end("pw\r"), "pw");
+        assert_eq!(without_line_end(" pw \n"), " pw ");
     }
 }

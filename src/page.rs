@@ -91,11 +91,22 @@ impl Chrome {
             session.save().await?;
         }
         Ok(Chrome {
+            flash,
+            ..Chrome::without_flash(session)
+        })
+    }
+
+    /// Reads the header's view from `session` and changes nothing: the
+    /// flash, if any, stays in the session for the next page. For a page
+    /// that must not change the session, such as the counter reached by a
+    /// link from another site.
+    pub fn without_flash(session: &Session) -> Chrome {
+        Chrome {
             user: session.owner(),
             csrf_token: crate::csrf::existing(session),
             cart_count: crate::cart::load(session).count(),
-            flash,
-        })
+            flash: None,
+        }
     }
 }
 

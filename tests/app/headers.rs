@@ -3,7 +3,7 @@
 use rocket::http::Status;
 use rocket::local::blocking::LocalResponse;
 
-use crate::helpers::{client, set_cookies};
+use crate::helpers::{client, client_with, figment, set_cookies};
 
 fn assert_security_headers(response: &LocalResponse<'_>, what: &str) {
     let h = response.headers();
@@ -123,4 +123,58 @@ fn a_new_session_cookie_comes_with_no_store() {
         response.headers().get_one("Cache-Control"),
         Some("no-store")
     );
+}
+
+#[test]
+fn with_secure_cookies_pages_and_error_pages_carry_hsts() {
+    // The release profile turns `session.secure` on.
+    let client = client_with(figment(&[]).select("release"));
+    for (path, status) in [
+        ("/", Status::Ok),
+        ("/counter", Status::Ok),
+        ("/no/such/page", Status::NotFound),
+    ] {
+        let response = client.get(path).dispatch();
+        assert_eq!(response.status(), status, "{path}");
+        assert_html_with_charset(&response, path);
+        assert_eq!(
+            response.headers().get_one("Strict-Transport-Security"),
+            Some("max-age=31536000; includeSubDomains"),
+            "{path}"
+        );
+    }
+    // A refused form is an error page too.
+    let refused = client
+        .post("/cart/add")
+        .header(rocket::http::ContentType::Form)
+        .body("product_id=padlock")
+        .dispatch();
+    assert_eq!(refused.status(), Status::Forbidden);
+    assert!(refused
+        .headers()
+        .get_one("Strict-Transport-Security")
+        .is_some());
+}
+
+#[test]
+fn over_plain_http_in_debug_there_is_no_hsts() {
+    let client = client(&[]);
+    for path in ["/", "/counter", "/no/such/page"] {
+        let response = client.get(path).dispatch();
+        assert_eq!(
+            response.headers().get_one("Strict-Transport-Security"),
+            None,
+            "{path}"
+        );
+    }
+}
+
+#[test]
+fn hsts_follows_the_secure_setting_not_the_profile() {
+    let client = client_with(figment(&[]).merge(("session.secure", true)));
+    let response = client.get("/").dispatch();
+    assert!(response
+        .headers()
+        .get_one("Strict-Transport-Security")
+        .is_some());
 }

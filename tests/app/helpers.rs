@@ -16,7 +16,8 @@ use memsess::session::{Session, SessionId, SessionStore, Sessions};
 /// The app's configuration with `overrides` on top, e.g.
 /// `&[("session.idle_timeout", 1)]`.
 pub fn figment(overrides: &[(&str, i64)]) -> Figment {
-    // Each app gets its own users file, never the repository's data/.
+    // Each app gets its own users file, never the repository's data/, in
+    // a folder removed when the test ends.
     let users_file = crate::server::empty_dir().join("users.json");
     overrides
         .iter()

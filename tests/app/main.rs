@@ -9,14 +9,18 @@ mod visitor;
 
 mod auth;
 mod cart;
+mod cleanup;
 mod concurrency;
 mod config;
 mod cookies;
 mod counter;
+mod hash_password;
 mod headers;
 mod ids;
 mod limits;
+mod lockout_page;
 mod outage;
+mod proxy;
 mod restart;
 mod store;
 mod timeouts;

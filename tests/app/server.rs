@@ -1,21 +1,24 @@
 //! The real binary as a server on a free loopback port, and a minimal
 //! HTTP/1.1 client for it (the tests need nothing more than this).
 
+use std::cell::RefCell;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
-/// A running `memsess` binary, killed on drop.
+use tempfile::TempDir;
+
+/// A running `memsess` binary, killed on drop. Its folder is removed at
+/// the end of the test (see [`empty_dir`]).
 pub struct Server {
     child: Child,
     pub port: u16,
+    /// Its working folder, for tests that look at the files it wrote.
+    #[allow(dead_code, reason = "not every test binary looks at the files")]
     pub dir: PathBuf,
-    // Set by `stop`: the folder outlives this server, for the next one.
-    keep_dir: bool,
 }
 
 /// A response: status, headers (lower-case names) and body.
@@ -48,22 +51,34 @@ impl HttpResponse {
     }
 }
 
-/// A fresh, empty working directory, so the binary runs with nothing
-/// beside it.
+thread_local! {
+    /// The folders made by the test running on this thread. libtest runs
+    /// each test on a thread of its own (even with `--test-threads=1`), so
+    /// they are dropped, and removed, when the test ends: when it passes
+    /// and when it fails, after the unwinding has dropped (and so stopped)
+    /// the servers and clients that used them.
+    static TEST_DIRS: RefCell<Vec<TempDir>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A fresh, empty folder under the temp directory that lives until the end
+/// of the test that asked for it, so a binary can run with nothing beside
+/// it and an app's files never land in the repository's `data/`.
+///
+/// It is a path, not a guard, so that it can be shared (two servers in
+/// one folder, a server started again in the same folder) without
+/// thinking about who removes it.
 pub fn empty_dir() -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "memsess-test-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    let dir = tempfile::Builder::new()
+        .prefix("memsess-test-")
+        .tempdir()
+        .expect("a folder in the temp directory");
+    let path = dir.path().to_owned();
+    TEST_DIRS.with_borrow_mut(|dirs| dirs.push(dir));
+    path
 }
 
 /// The binary, run in `dir` with `env` on top of a quiet, port-0 setup.
-pub fn command(dir: &PathBuf, env: &[(&str, &str)]) -> Command {
+pub fn command(dir: &Path, env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_memsess"));
     cmd.current_dir(dir)
         .env_remove("ROCKET_PROFILE")
@@ -84,7 +99,8 @@ impl Server {
         Self::start_in(empty_dir(), env)
     }
 
-    /// Starts the binary in `dir` (to keep files across restarts).
+    /// Starts the binary in `dir` (to keep files across restarts, or share
+    /// them between servers).
     pub fn start_in(dir: PathBuf, env: &[(&str, &str)]) -> Server {
         let mut child = command(&dir, env).spawn().expect("the memsess binary runs");
         let (tx, rx) = mpsc::channel();
@@ -114,7 +130,6 @@ impl Server {
             child,
             port,
             dir,
-            keep_dir: false,
         }
     }
 
@@ -218,7 +233,6 @@ impl Server {
         if signal == "TERM" {
             assert!(status.success(), "a graceful stop exits cleanly: {status}");
         }
-        self.keep_dir = true;
         self.dir.clone()
     }
 }
@@ -227,8 +241,5 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        if !self.keep_dir {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
     }
 }
