@@ -2,9 +2,11 @@
 //! else"), your orders, changing the password, and deleting the account.
 //!
 //! Changing the password and deleting the account check the current
-//! password as one counted attempt, exactly like a login (see
-//! [`super::attempt`]): a stolen session gets no more guesses here than
-//! at the login form.
+//! password as one counted attempt on the username's counter and the
+//! address's, as a login without a device cookie is (see
+//! [`super::attempt`]): a wrong password here is a failed login for the
+//! username, so a stolen session (even with the browser's device cookie)
+//! gets no guesses here beyond the ones every stranger shares.
 
 use askama::Template;
 use rocket::form::FromForm;
@@ -146,39 +148,26 @@ struct DeleteForm {
 
 const WRONG_PASSWORD: &str = "That is not your current password.";
 
-/// Whether `password` is `user`'s, as a counted attempt.
+/// Whether `password` is `user`'s, as a counted attempt on the username.
 async fn password_is_right(
     auth: &Auth,
     user: &CurrentUser,
     password: String,
-    jar: &CookieJar<'_>,
     addr: &ClientAddr,
 ) -> Result<bool, AppError> {
     let account = auth.store.account(&user.name).await?;
-    let key = auth.store.device_key().await?;
-    let device = device::read(jar, auth.secure, &key, &user.name, account.as_ref());
-    check_password(
-        auth,
-        &user.name,
-        account.as_ref(),
-        password,
-        device.as_ref(),
-        addr,
-    )
-    .await
+    check_password(auth, &user.name, account.as_ref(), password, None, addr).await
 }
 
 /// Changes the password: rotates this session's id, restamps it, and ends
 /// every other session of the user, on every instance.
 #[post("/account/password", data = "<form>")]
-#[allow(clippy::too_many_arguments)] // Rocket's guards are the arguments
 async fn change_password(
     form: CsrfForm<PasswordForm>,
     user: CurrentUser,
     session: Session,
     chrome: Chrome,
     auth: &State<Auth>,
-    jar: &CookieJar<'_>,
     addr: ClientAddr,
 ) -> Result<AccountResult, AppError> {
     let PasswordForm {
@@ -190,7 +179,7 @@ async fn change_password(
         page.password_problem = Some(problem);
         return Ok(AccountResult::Invalid(render(&page)?));
     }
-    if !password_is_right(auth, &user, current_password, jar, &addr).await? {
+    if !password_is_right(auth, &user, current_password, &addr).await? {
         let mut page = page(user, &session, chrome, auth).await?;
         page.password_problem = Some(WRONG_PASSWORD);
         return Ok(AccountResult::WrongPassword(render(&page)?));
@@ -218,7 +207,7 @@ async fn delete_account(
     jar: &CookieJar<'_>,
     addr: ClientAddr,
 ) -> Result<AccountResult, AppError> {
-    if !password_is_right(auth, &user, form.0.password, jar, &addr).await? {
+    if !password_is_right(auth, &user, form.0.password, &addr).await? {
         let mut page = page(user, &session, chrome, auth).await?;
         page.delete_problem = Some(WRONG_PASSWORD);
         return Ok(AccountResult::WrongPassword(render(&page)?));

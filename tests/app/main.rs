@@ -1,11 +1,16 @@
 //! Integration tests through the real `rocket()`, one binary for all of
 //! them (one link step instead of one per file).
 
+#[path = "../account_conformance/mod.rs"]
+mod account_conformance;
 #[path = "../conformance/mod.rs"]
 mod conformance;
 mod helpers;
 mod server;
+mod web;
 
+mod account_store;
+mod accounts;
 mod auth;
 mod cart;
 mod concurrency;
@@ -16,5 +21,6 @@ mod headers;
 mod ids;
 mod limits;
 mod outage;
+mod protection;
 mod store;
 mod timeouts;
