@@ -39,7 +39,8 @@ fn app_defaults() -> Serialized<serde_json::Value> {
 }
 
 /// The app's configuration: Rocket's defaults, then the app's own
-/// ([`app_defaults`]), then `Rocket.toml` (or `ROCKET_CONFIG`), then
+/// (`ip_header = false`, so `X-Real-IP` is not trusted unless set; form
+/// limits of 16 KiB), then `Rocket.toml` (or `ROCKET_CONFIG`), then
 /// `ROCKET_*` variables, for the profile `ROCKET_PROFILE` names; the
 /// layering of `rocket::Config::figment()` with the app's defaults in it.
 ///

@@ -4,8 +4,10 @@
 //! An attempt is counted *before* its hash is checked, on two counters at
 //! once, all or nothing ([`AccountStore::hit`](super::store::AccountStore::hit)):
 //! - the username's (`auth.max_failed_logins` within `auth.lockout_seconds`),
-//!   or, from a browser holding a valid device cookie for that username,
-//!   that device's own counter with the same limit (see [`super::device`]);
+//!   or, for a login from a browser holding a valid device cookie for that
+//!   username, that device's own counter with the same limit (see
+//!   [`super::device`]; the password change and deletion forms always
+//!   count on the username);
 //! - the client address's (`auth.max_failed_logins_per_ip`, same window).
 //!
 //! If either is at its limit the attempt gets 429 with `Retry-After` and

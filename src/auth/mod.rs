@@ -3,7 +3,7 @@
 //! protections around them.
 //!
 //! - Accounts, orders and attempt counters live in an
-//!   [`AccountStore`](store::AccountStore) chosen by `auth.store`: a file
+//!   [`store::AccountStore`] chosen by `auth.store`: a file
 //!   for one instance, or Redis for many ([`store`]).
 //! - Passwords: argon2id PHC strings ([`password`]), hashed on a few
 //!   low-priority threads of their own, never on the async workers.

@@ -108,7 +108,7 @@ impl Hit {
 
 /// Counters tracked at once by one process. Each entry is a 16-byte key
 /// and a few numbers, so this bounds the memory in bytes too.
-const MAX_COUNTERS: u64 = 200_000;
+const MAX_COUNTERS: u64 = 100_000;
 
 #[derive(Clone, Copy)]
 struct Entry {
