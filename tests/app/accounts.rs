@@ -278,3 +278,59 @@ fn a_next_that_makes_no_valid_redirect_goes_to_the_account_never_an_error() {
     assert_eq!(page.status(), Status::Ok);
     assert!(!page.into_string().unwrap().contains("name=\"next\""));
 }
+
+/// The attributes of the `Set-Cookie` for `name` in a response, lower-cased.
+fn device_cookie(response: &rocket::local::blocking::LocalResponse<'_>, name: &str) -> Vec<String> {
+    let header = response
+        .headers()
+        .get("Set-Cookie")
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} cookie"));
+    header
+        .split(';')
+        .skip(1)
+        .map(|a| a.trim().to_ascii_lowercase())
+        .collect()
+}
+
+#[test]
+fn the_device_cookie_is_long_lived_http_only_and_secure_in_release() {
+    let debug = client(&[]);
+    let login = post_form(
+        &debug,
+        "/login",
+        &[("username", ALICE.0), ("password", ALICE.1)],
+    );
+    let attrs = device_cookie(&login, "gdev");
+    for wanted in ["httponly", "samesite=lax", "path=/", "max-age=31536000"] {
+        assert!(
+            attrs.contains(&wanted.to_owned()),
+            "{wanted} missing: {attrs:?}"
+        );
+    }
+    assert!(!attrs
+        .iter()
+        .any(|a| a == "secure" || a.starts_with("domain")));
+    drop(login);
+    // Logout keeps it.
+    let logout = post_form(&debug, "/logout", &[]);
+    assert!(!logout
+        .headers()
+        .get("Set-Cookie")
+        .any(|c| c.starts_with("gdev=")));
+    drop(logout);
+
+    let release = Client::tracked(memsess::rocket_with(figment(&[]).select("release"))).unwrap();
+    let signup = post_form(
+        &release,
+        "/signup",
+        &[("username", "vera"), ("password", "veras-password")],
+    );
+    assert_eq!(signup.status(), Status::SeeOther);
+    let attrs = device_cookie(&signup, "__Host-gdev");
+    assert!(
+        attrs.contains(&"secure".to_owned()) && attrs.contains(&"path=/".to_owned()),
+        "{attrs:?}"
+    );
+    assert!(!attrs.iter().any(|a| a.starts_with("domain")));
+}
