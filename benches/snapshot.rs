@@ -62,7 +62,11 @@ fn snapshot(c: &mut Criterion) {
             })
         });
         let size = std::fs::metadata(&file).unwrap().len();
-        eprintln!("snapshot of {live} sessions: {} bytes ({} per session)", size, size / live as u64);
+        eprintln!(
+            "snapshot of {live} sessions: {} bytes ({} per session)",
+            size,
+            size / live as u64
+        );
 
         group.bench_function(BenchmarkId::new("load", live), |b| {
             b.iter(|| rt.block_on(MemoryStore::persistent(limits, &file, hour)))

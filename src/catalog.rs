@@ -90,7 +90,7 @@ pub fn dollars(cents: u64) -> String {
     // Thousands separators: $1,234.50.
     let mut grouped = String::new();
     for (i, digit) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(digit);

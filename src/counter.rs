@@ -41,11 +41,11 @@
 
 use askama::Template;
 use rocket::response::content::RawHtml;
-use rocket::{get, routes, Route};
+use rocket::{get, routes, Route, State};
 
 use crate::csrf::FromAnotherSite;
 use crate::error::AppError;
-use crate::page::{render, Chrome};
+use crate::page::{render, CartCount, Chrome};
 use crate::session::Session;
 
 const COUNTER_KEY: &str = "counter";
@@ -92,8 +92,8 @@ fn dots(count: Option<u32>) -> Vec<(u32, &'static str)> {
 }
 
 /// gmemsess's step: count this visit, save or invalidate.
-async fn count(session: &Session) -> Result<CounterPage, AppError> {
-    let mut chrome = Chrome::of(session).await?;
+async fn count(session: &Session, carts: Option<&CartCount>) -> Result<CounterPage, AppError> {
+    let mut chrome = Chrome::of(session, carts).await?;
     let stored = session.get::<u32>(COUNTER_KEY);
     let (count, visit) = match stored {
         _ if session.is_new() => (0, Visit::New),
@@ -129,7 +129,7 @@ async fn count(session: &Session) -> Result<CounterPage, AppError> {
 }
 
 /// A visit from another site: what is stored, and nothing changed.
-fn show_only(session: &Session) -> CounterPage {
+fn show_only(session: &Session, carts: Option<&CartCount>) -> CounterPage {
     let stored = session.get::<u32>(COUNTER_KEY);
     let message = match stored {
         _ if session.is_new() => "No session yet.".to_owned(),
@@ -137,7 +137,7 @@ fn show_only(session: &Session) -> CounterPage {
         Some(n) => format!("Session counter is {n}."),
     };
     CounterPage {
-        chrome: Chrome::without_flash(session),
+        chrome: Chrome::without_flash(session, carts),
         message,
         dots: dots(stored.filter(|_| !session.is_new())),
         visit: Visit::NotCounted,
@@ -149,11 +149,13 @@ fn show_only(session: &Session) -> CounterPage {
 async fn counter(
     session: Session,
     from_another_site: FromAnotherSite,
+    carts: Option<&State<CartCount>>,
 ) -> Result<RawHtml<String>, AppError> {
+    let carts = carts.map(|c| c.inner());
     let page = if from_another_site.0 {
-        show_only(&session)
+        show_only(&session, carts)
     } else {
-        count(&session).await?
+        count(&session, carts).await?
     };
     render(&page)
 }

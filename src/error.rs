@@ -12,6 +12,7 @@ use rocket::http::Status;
 use rocket::response::{self, Responder};
 use rocket::Request;
 
+use crate::auth::store::AccountError;
 use crate::session::SessionError;
 
 /// Everything a handler can fail with. Each variant's doc names its status.
@@ -25,6 +26,8 @@ pub enum AppError {
     SessionEnded,
     /// 409: another request changed the session while this one ran.
     SessionChanged,
+    /// 409: the request conflicts with what is stored (a taken name).
+    Conflict(Cow<'static, str>),
     /// 413: a body over Rocket's limits.
     TooLarge,
     /// 422: input that parsed but makes no sense (a quantity of 500).
@@ -44,7 +47,9 @@ impl AppError {
         match self {
             AppError::NotFound(_) => Status::NotFound,
             AppError::Forbidden(_) => Status::Forbidden,
-            AppError::SessionEnded | AppError::SessionChanged => Status::Conflict,
+            AppError::SessionEnded | AppError::SessionChanged | AppError::Conflict(_) => {
+                Status::Conflict
+            }
             AppError::TooLarge => Status::PayloadTooLarge,
             AppError::Invalid(_) => Status::UnprocessableEntity,
             AppError::TooManyAttempts(_) => Status::TooManyRequests,
@@ -59,6 +64,7 @@ impl AppError {
             AppError::NotFound(m)
             | AppError::Forbidden(m)
             | AppError::Invalid(m)
+            | AppError::Conflict(m)
             | AppError::Unavailable(m) => Some(m.clone()),
             AppError::SessionChanged => Some(
                 "Another request changed your session while this one ran, so nothing was saved. \
@@ -118,6 +124,26 @@ impl From<SessionError> for AppError {
                 )
             }
             SessionError::Serialize(why) => AppError::Internal(format!("session value: {why}")),
+        }
+    }
+}
+
+impl From<AccountError> for AppError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Taken => AppError::Conflict("That username is taken.".into()),
+            AccountError::NoAccount => {
+                AppError::NotFound("That account does not exist (any more).".into())
+            }
+            AccountError::DemoAccount => AppError::invalid(
+                "The demo accounts cannot be changed or deleted; sign up for your own.",
+            ),
+            AccountError::Unavailable(why) => {
+                rocket::error!("account store: {why}");
+                AppError::Unavailable(
+                    "Accounts are not reachable right now. Please try again shortly.".into(),
+                )
+            }
         }
     }
 }

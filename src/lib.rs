@@ -18,13 +18,52 @@ pub mod home;
 pub mod page;
 pub mod session;
 
-use rocket::figment::Figment;
+use rocket::figment::providers::{Env, Format as _, Serialized, Toml};
+use rocket::figment::{Figment, Profile};
 use rocket::{Build, Rocket};
 
-/// The app, configured from `Rocket.toml` and `ROCKET_*` variables over
-/// the built-in defaults.
+/// The built-in defaults that differ from Rocket's own.
+///
+/// - `ip_header = false`: Rocket would otherwise take the client's address
+///   from `X-Real-IP`, which any client can send, and per-address login
+///   limits would be one header away from reset. Behind a proxy that sets
+///   it, turn it back on in `Rocket.toml` or `ROCKET_IP_HEADER`.
+/// - `limits`: no form field of the app needs more than a few hundred
+///   bytes, so bodies stop at 16 KiB (Rocket allows 2 MiB per multipart
+///   field), and a 2 MB username is refused with 413 before it is read.
+fn app_defaults() -> Serialized<serde_json::Value> {
+    Serialized::defaults(serde_json::json!({
+        "ip_header": false,
+        "limits": { "form": 16 * 1024, "data-form": 16 * 1024 },
+    }))
+}
+
+/// The app's configuration: Rocket's defaults, then the app's own
+/// (`ip_header = false`, so `X-Real-IP` is not trusted unless set; form
+/// limits of 16 KiB), then `Rocket.toml` (or `ROCKET_CONFIG`), then
+/// `ROCKET_*` variables, for the profile `ROCKET_PROFILE` names; the
+/// layering of `rocket::Config::figment()` with the app's defaults in it.
+///
+/// # Examples
+/// ```
+/// let config: rocket::Config = memsess::figment().extract().unwrap();
+/// assert!(config.ip_header.is_none(), "X-Real-IP is not trusted by default");
+/// assert_eq!(config.limits.get("data-form").unwrap().as_u64(), 16 * 1024);
+/// ```
+pub fn figment() -> Figment {
+    Figment::from(rocket::Config::default())
+        .merge(app_defaults())
+        .merge(Toml::file(Env::var_or("ROCKET_CONFIG", "Rocket.toml")).nested())
+        .merge(Env::prefixed("ROCKET_").ignore(&["PROFILE"]).global())
+        .select(Profile::from_env_or(
+            "ROCKET_PROFILE",
+            rocket::Config::DEFAULT_PROFILE,
+        ))
+}
+
+/// The app, configured by [`figment`].
 pub fn rocket() -> Rocket<Build> {
-    rocket_with(rocket::Config::figment())
+    rocket_with(figment())
 }
 
 /// The app with a configuration of your choice (tests use this).
@@ -34,6 +73,7 @@ pub fn rocket_with(figment: Figment) -> Rocket<Build> {
         .attach(headers::stage())
         .attach(csrf::stage())
         .attach(auth::stage())
+        .attach(cart::stage())
         .mount("/", home::routes())
         .mount("/", counter::routes())
         .mount("/", auth::routes())

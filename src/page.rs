@@ -1,9 +1,10 @@
 //! What every page shares: the header's view of the visitor, flash
-//! messages, and rendering a template into a response.
+//! messages, times as text, and rendering a template into a response.
 
 use askama::Template;
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::content::RawHtml;
+use rocket::time::OffsetDateTime;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
@@ -80,19 +81,27 @@ pub struct Chrome {
     pub flash: Option<Flash>,
 }
 
+/// How the header counts the items in a session's cart, managed by Rocket.
+///
+/// The cart module registers it at launch (`cart::stage`), so this module
+/// knows nothing of carts: the cart builds on the page, never the other
+/// way round. Without it the header shows 0.
+pub struct CartCount(pub fn(&Session) -> u32);
+
 impl Chrome {
-    /// Reads the header's view from `session`, consuming its flash.
+    /// Reads the header's view from `session`, consuming its flash;
+    /// `count` gives the cart's item count.
     ///
     /// # Errors
     /// If the flash was there but the session could not be saved.
-    pub async fn of(session: &Session) -> Result<Chrome, SessionError> {
+    pub async fn of(session: &Session, count: Option<&CartCount>) -> Result<Chrome, SessionError> {
         let flash = session.take::<Flash>(FLASH_KEY);
         if flash.is_some() {
             session.save().await?;
         }
         Ok(Chrome {
             flash,
-            ..Chrome::without_flash(session)
+            ..Chrome::without_flash(session, count)
         })
     }
 
@@ -100,11 +109,11 @@ impl Chrome {
     /// flash, if any, stays in the session for the next page. For a page
     /// that must not change the session, such as the counter reached by a
     /// link from another site.
-    pub fn without_flash(session: &Session) -> Chrome {
+    pub fn without_flash(session: &Session, count: Option<&CartCount>) -> Chrome {
         Chrome {
             user: session.owner(),
             csrf_token: crate::csrf::existing(session),
-            cart_count: crate::cart::load(session).count(),
+            cart_count: count.map_or(0, |count| (count.0)(session)),
             flash: None,
         }
     }
@@ -116,11 +125,32 @@ impl<'r> FromRequest<'r> for Chrome {
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
         let session = rocket::outcome::try_outcome!(req.guard::<Session>().await);
-        match Chrome::of(&session).await {
+        match Chrome::of(&session, req.rocket().state::<CartCount>()).await {
             Ok(chrome) => Outcome::Success(chrome),
             Err(e) => Outcome::Error((rocket::http::Status::ServiceUnavailable, e)),
         }
     }
+}
+
+/// A time as people read it: "2026-11-26 05:12 UTC".
+///
+/// # Examples
+/// ```
+/// use memsess::page::utc;
+/// assert_eq!(utc(0), "1970-01-01 00:00 UTC");
+/// ```
+pub fn utc(ms: u64) -> String {
+    let Ok(t) = OffsetDateTime::from_unix_timestamp((ms / 1000) as i64) else {
+        return "—".into();
+    };
+    format!(
+        "{}-{:02}-{:02} {:02}:{:02} UTC",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
 }
 
 /// Renders a template as an HTML response.

@@ -1,16 +1,27 @@
-//! The account page: who you are, your live sessions, and "sign out
-//! everywhere else".
+//! The account page: who you are, your live sessions ("sign out everywhere
+//! else"), your orders, changing the password, and deleting the account.
+//!
+//! Changing the password and deleting the account check the current
+//! password as one counted attempt on the username's counter and the
+//! address's, as a login without a device cookie is (see
+//! [`super::attempt`]): a wrong password here is a failed login for the
+//! username, so a stolen session (even with the browser's device cookie)
+//! gets no guesses here beyond the ones every stranger shares.
 
 use askama::Template;
+use rocket::form::FromForm;
+use rocket::http::CookieJar;
 use rocket::response::content::RawHtml;
-use rocket::response::Redirect;
-use rocket::time::OffsetDateTime;
-use rocket::{get, post, routes, Route};
+use rocket::response::{Redirect, Responder};
+use rocket::{get, post, routes, Route, State};
 
-use super::{login_redirect, CurrentUser};
+use super::attempt::{check_password, ClientAddr};
+use super::validate::password_problem;
+use super::{current_user, device, login_redirect, stamp, Auth, CurrentUser};
+use crate::cart::orders::OrderSummary;
 use crate::csrf::{self, CsrfForm, NoFields};
 use crate::error::AppError;
-use crate::page::{render, Chrome, Flash, FlashKind};
+use crate::page::{render, utc, Chrome, Flash, FlashKind};
 use crate::session::store::now_ms;
 use crate::session::Session;
 
@@ -29,21 +40,19 @@ struct AccountPage {
     username: String,
     sessions: Vec<SessionRow>,
     others: usize,
+    orders: Vec<OrderSummary>,
+    password_problem: Option<&'static str>,
+    delete_problem: Option<&'static str>,
 }
 
-/// "2026-11-26 05:12 UTC".
-fn utc(ms: u64) -> String {
-    let Ok(t) = OffsetDateTime::from_unix_timestamp((ms / 1000) as i64) else {
-        return "—".into();
-    };
-    format!(
-        "{}-{:02}-{:02} {:02}:{:02} UTC",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute()
-    )
+/// The account page, or the same page with a problem shown on a form.
+#[derive(Responder)]
+enum AccountResult {
+    #[response(status = 401)]
+    WrongPassword(RawHtml<String>),
+    #[response(status = 422)]
+    Invalid(RawHtml<String>),
+    Done(Box<Redirect>),
 }
 
 /// "just now", "5 minutes ago", "3 hours ago".
@@ -59,12 +68,12 @@ fn plural(n: u64, unit: &str) -> String {
     format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
 }
 
-#[get("/account")]
-async fn account(
+async fn page(
     user: CurrentUser,
-    session: Session,
+    session: &Session,
     chrome: Chrome,
-) -> Result<RawHtml<String>, AppError> {
+    auth: &Auth,
+) -> Result<AccountPage, AppError> {
     let now = now_ms();
     let sessions: Vec<SessionRow> = session
         .owner_sessions()
@@ -76,14 +85,27 @@ async fn account(
             current: s.current,
         })
         .collect();
-    let others = sessions.iter().filter(|s| !s.current).count();
-    render(&AccountPage {
+    let orders = auth.store.orders(&user.name).await?;
+    Ok(AccountPage {
         chrome,
-        csrf_token: csrf::token(&session).await?,
+        csrf_token: csrf::token(session).await?,
         username: user.name,
+        others: sessions.iter().filter(|s| !s.current).count(),
         sessions,
-        others,
+        orders: orders.iter().map(OrderSummary::from).collect(),
+        password_problem: None,
+        delete_problem: None,
     })
+}
+
+#[get("/account")]
+async fn account(
+    user: CurrentUser,
+    session: Session,
+    chrome: Chrome,
+    auth: &State<Auth>,
+) -> Result<RawHtml<String>, AppError> {
+    render(&page(user, &session, chrome, auth).await?)
 }
 
 #[get("/account", rank = 2)]
@@ -108,18 +130,117 @@ async fn logout_others(
     Ok(Redirect::to("/account"))
 }
 
-#[post("/account/logout-others", data = "<_form>", rank = 2)]
-fn logout_others_anonymous(_form: CsrfForm<NoFields>) -> Redirect {
+/// The password form's fields.
+#[derive(FromForm)]
+struct PasswordForm {
+    #[field(default = String::new())]
+    current_password: String,
+    #[field(default = String::new())]
+    new_password: String,
+}
+
+/// The deletion form's field.
+#[derive(FromForm)]
+struct DeleteForm {
+    #[field(default = String::new())]
+    password: String,
+}
+
+const WRONG_PASSWORD: &str = "That is not your current password.";
+
+/// Whether `password` is `user`'s, as a counted attempt on the username.
+async fn password_is_right(
+    auth: &Auth,
+    user: &CurrentUser,
+    password: String,
+    addr: &ClientAddr,
+) -> Result<bool, AppError> {
+    let account = auth.store.account(&user.name).await?;
+    check_password(auth, &user.name, account.as_ref(), password, None, addr).await
+}
+
+/// Changes the password: rotates this session's id, restamps it, and ends
+/// every other session of the user, on every instance.
+#[post("/account/password", data = "<form>")]
+async fn change_password(
+    form: CsrfForm<PasswordForm>,
+    user: CurrentUser,
+    session: Session,
+    chrome: Chrome,
+    auth: &State<Auth>,
+    addr: ClientAddr,
+) -> Result<AccountResult, AppError> {
+    let PasswordForm {
+        current_password,
+        new_password,
+    } = form.0;
+    if let Some(problem) = password_problem(&new_password) {
+        let mut page = page(user, &session, chrome, auth).await?;
+        page.password_problem = Some(problem);
+        return Ok(AccountResult::Invalid(render(&page)?));
+    }
+    if !password_is_right(auth, &user, current_password, &addr).await? {
+        let mut page = page(user, &session, chrome, auth).await?;
+        page.password_problem = Some(WRONG_PASSWORD);
+        return Ok(AccountResult::WrongPassword(render(&page)?));
+    }
+    let hash = auth.hasher.hash(new_password).await;
+    auth.store.set_password(&user.name, &hash).await?;
+    session.insert(current_user::STAMP_KEY, stamp(&hash))?;
+    session.cycle_id();
+    Flash::set(&session, FlashKind::Success, "Your password is changed.")?;
+    session.save().await?;
+    // Their stamps are stale already; this removes them from the store too.
+    session.end_other_sessions().await?;
+    Ok(AccountResult::Done(Box::new(Redirect::to("/account"))))
+}
+
+/// Deletes the account and its orders, and ends all its sessions.
+#[post("/account/delete", data = "<form>")]
+#[allow(clippy::too_many_arguments)] // Rocket's guards are the arguments
+async fn delete_account(
+    form: CsrfForm<DeleteForm>,
+    user: CurrentUser,
+    session: Session,
+    chrome: Chrome,
+    auth: &State<Auth>,
+    jar: &CookieJar<'_>,
+    addr: ClientAddr,
+) -> Result<AccountResult, AppError> {
+    if !password_is_right(auth, &user, form.0.password, &addr).await? {
+        let mut page = page(user, &session, chrome, auth).await?;
+        page.delete_problem = Some(WRONG_PASSWORD);
+        return Ok(AccountResult::WrongPassword(render(&page)?));
+    }
+    auth.store.delete(&user.name).await?;
+    session.end_other_sessions().await?;
+    session.invalidate().await?;
+    jar.remove(device::cookie_name(auth.secure));
+    Flash::set(
+        &session,
+        FlashKind::Info,
+        format!("The account {} and its orders are deleted.", user.name),
+    )?;
+    session.save().await?;
+    Ok(AccountResult::Done(Box::new(Redirect::to("/"))))
+}
+
+/// A visitor without a login is sent to log in, for every account action.
+/// The form is still checked: every POST without the session's token gets 403.
+#[post("/account/<_action>", data = "<_form>", rank = 2)]
+fn account_action_anonymous(_action: &str, _form: CsrfForm<NoFields>) -> Redirect {
     login_redirect("/account")
 }
 
-/// The account page and its action.
+/// The account page and its actions.
 pub fn routes() -> Vec<Route> {
     routes![
         account,
         account_anonymous,
         logout_others,
-        logout_others_anonymous
+        change_password,
+        delete_account,
+        account_action_anonymous
     ]
 }
 
@@ -129,7 +250,6 @@ mod tests {
 
     #[test]
     fn times_read_well() {
-        assert_eq!(utc(0), "1970-01-01 00:00 UTC");
         assert_eq!(ago(1_000, 30_000), "just now");
         assert_eq!(ago(0, 61_000), "1 minute ago");
         assert_eq!(ago(0, 7_300_000), "2 hours ago");

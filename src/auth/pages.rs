@@ -1,17 +1,23 @@
 //! Signup, login and logout.
+//!
+//! Login and signup are limited before any hashing (see
+//! [`super::attempt`]); a successful one also leaves the browser a device
+//! cookie (see [`super::device`]).
 
 use askama::Template;
 use rocket::form::FromForm;
+use rocket::http::CookieJar;
 use rocket::response::content::RawHtml;
 use rocket::response::{Redirect, Responder};
 use rocket::{get, post, routes, Route, State};
 
-use super::users::{CreateError, DEMO_USERS};
-use super::validate::{fold_username, local_path, password_problem, username_problem};
-use super::{log_in, Auth};
+use super::attempt::{check_password, signup_counter, ClientAddr};
+use super::store::{AccountError, DEMO_USERS};
+use super::validate::{fold_username, local_redirect, password_problem, username_problem};
+use super::{device, log_in, Auth};
 use crate::csrf::{self, CsrfForm, NoFields};
 use crate::error::AppError;
-use crate::page::{render, Chrome};
+use crate::page::{render, Chrome, Flash, FlashKind};
 use crate::session::Session;
 
 /// The message for every failed login, whatever failed.
@@ -24,6 +30,7 @@ struct LoginPage {
     csrf_token: String,
     username: String,
     next: String,
+    reason: Option<&'static str>,
     problem: Option<&'static str>,
     demo_users: Vec<(&'static str, &'static str)>,
 }
@@ -79,6 +86,38 @@ fn demo_users(auth: &Auth) -> Vec<(&'static str, &'static str)> {
     }
 }
 
+/// Why the visitor was sent to log in, from where they are going.
+fn reason(next: &str) -> Option<&'static str> {
+    match next {
+        "/cart" => Some("Sign in to check out."),
+        "/account" => Some("Sign in to see your account."),
+        n if n.starts_with("/orders/") => Some("Sign in to see your order."),
+        _ => None,
+    }
+}
+
+/// `next` as the form carries it on: only a valid local redirect.
+fn kept_next(next: Option<&str>) -> String {
+    next.and_then(local_redirect)
+        .map(|uri| uri.to_string())
+        .unwrap_or_default()
+}
+
+impl LoginPage {
+    fn new(chrome: Chrome, csrf_token: String, auth: &Auth, next: Option<&str>) -> Self {
+        let next = kept_next(next);
+        LoginPage {
+            chrome,
+            csrf_token,
+            username: String::new(),
+            reason: reason(&next),
+            next,
+            problem: None,
+            demo_users: demo_users(auth),
+        }
+    }
+}
+
 #[get("/login?<next>")]
 pub async fn login_page(
     next: Option<&str>,
@@ -86,14 +125,8 @@ pub async fn login_page(
     chrome: Chrome,
     auth: &State<Auth>,
 ) -> Result<RawHtml<String>, AppError> {
-    render(&LoginPage {
-        chrome,
-        csrf_token: csrf::token(&session).await?,
-        username: String::new(),
-        next: next.and_then(local_path).unwrap_or_default().to_owned(),
-        problem: None,
-        demo_users: demo_users(auth),
-    })
+    let token = csrf::token(&session).await?;
+    render(&LoginPage::new(chrome, token, auth, next))
 }
 
 #[post("/login", data = "<form>")]
@@ -102,6 +135,8 @@ async fn login(
     session: Session,
     chrome: Chrome,
     auth: &State<Auth>,
+    jar: &CookieJar<'_>,
+    addr: ClientAddr,
 ) -> Result<FormResult, AppError> {
     let LoginForm {
         username,
@@ -109,33 +144,47 @@ async fn login(
         next,
     } = form.0;
     let name = fold_username(&username);
-    if let Some(seconds) = auth.lockout.locked_for(&name).await {
-        return Err(AppError::TooManyAttempts(seconds));
-    }
-    let hash = auth.users.password_hash(&name).await;
-    if !auth.hasher.verify(password, hash).await {
-        auth.lockout.record_failure(&name).await;
-        let page = LoginPage {
-            chrome,
-            csrf_token: csrf::token(&session).await?,
-            username,
-            next: next
-                .as_deref()
-                .and_then(local_path)
-                .unwrap_or_default()
-                .to_owned(),
-            problem: Some(LOGIN_FAILED),
-            demo_users: demo_users(auth),
-        };
+    let valid_name = username_problem(&name).is_none();
+    // A name that breaks the rules cannot have an account: refused before
+    // any lookup, counter or hash.
+    let account = match valid_name {
+        true => auth.store.account(&name).await?,
+        false => None,
+    };
+    let matched = if valid_name {
+        let key = auth.store.device_key().await?;
+        let device = device::read(jar, auth.secure, &key, &name, account.as_ref());
+        check_password(
+            auth,
+            &name,
+            account.as_ref(),
+            password,
+            device.as_ref(),
+            &addr,
+        )
+        .await?
+    } else {
+        false
+    };
+    let Some(account) = account.filter(|_| matched) else {
+        let mut page = LoginPage::new(chrome, csrf::token(&session).await?, auth, next.as_deref());
+        // The form keeps what was typed, if it could be a username at all.
+        page.username = if valid_name { username } else { String::new() };
+        page.problem = Some(LOGIN_FAILED);
         return Ok(FormResult::Unauthorized(render(&page)?));
-    }
-    auth.lockout.clear(&name).await;
-    log_in(&session, &name, format!("Welcome back, {name}.")).await?;
+    };
+    log_in(
+        &session,
+        &name,
+        &account.password_hash,
+        format!("Welcome back, {name}."),
+    )
+    .await?;
+    device::issue(jar, auth.secure, &auth.store.device_key().await?, &name);
     let target = next
         .as_deref()
-        .and_then(local_path)
-        .unwrap_or("/account")
-        .to_owned();
+        .and_then(local_redirect)
+        .unwrap_or_else(|| rocket::uri!("/account"));
     Ok(FormResult::Done(Box::new(Redirect::to(target))))
 }
 
@@ -156,49 +205,62 @@ async fn signup(
     session: Session,
     chrome: Chrome,
     auth: &State<Auth>,
+    jar: &CookieJar<'_>,
+    addr: ClientAddr,
 ) -> Result<FormResult, AppError> {
     let SignupForm { username, password } = form.0;
     let name = fold_username(&username);
     let mut page = SignupPage {
         chrome,
         csrf_token: csrf::token(&session).await?,
-        username,
         username_problem: username_problem(&name),
         password_problem: password_problem(&password),
+        username,
     };
     if page.username_problem.is_some() || page.password_problem.is_some() {
+        if page.username_problem.is_some() {
+            page.username.clear();
+        }
         return Ok(FormResult::Invalid(render(&page)?));
     }
-    // Checked again under the store's lock; this spares a hash.
-    let taken = auth.users.password_hash(&name).await.is_some();
-    let created = if taken {
-        Err(CreateError::Taken)
-    } else {
-        auth.users
-            .create(&name, auth.hasher.hash(password).await)
-            .await
-    };
-    match created {
-        Ok(()) => {}
-        Err(CreateError::Taken) => {
+    // Counted before hashing; taken back unless an account is made.
+    let counter = signup_counter(auth, &addr);
+    if let Some(secs) = auth.store.hit(&[counter]).await?.retry_after_secs() {
+        return Err(AppError::TooManyAttempts(secs));
+    }
+    let created = async {
+        // Checked again atomically by `create`; this spares a hash.
+        if auth.store.account(&name).await?.is_some() {
+            return Err(AccountError::Taken);
+        }
+        let hash = auth.hasher.hash(password).await;
+        auth.store.create(&name, &hash).await
+    }
+    .await;
+    let account = match created {
+        Ok(account) => account,
+        Err(e) => {
+            auth.store.take_back(&counter.key).await?;
+            if e != AccountError::Taken {
+                return Err(e.into());
+            }
             page.username_problem = Some("That username is taken.");
             return Ok(FormResult::Conflict(render(&page)?));
         }
-        Err(CreateError::Io(e)) => {
-            rocket::error!("saving an account: {e}");
-            return Err(AppError::Unavailable(
-                "Accounts cannot be saved right now. Please try again later.".into(),
-            ));
-        }
-    }
-    log_in(&session, &name, format!("Welcome to memsess, {name}.")).await?;
+    };
+    let greeting = format!("Welcome to memsess, {name}.");
+    log_in(&session, &name, &account.password_hash, greeting).await?;
+    device::issue(jar, auth.secure, &auth.store.device_key().await?, &name);
     Ok(FormResult::Done(Box::new(Redirect::to("/account"))))
 }
 
-/// Ends the session: the store entry goes, the cookie is removed.
+/// Ends the session (its id is dead from now on) and shows the next page
+/// a flash in a fresh session that holds only that message.
 #[post("/logout", data = "<_form>")]
 async fn logout(_form: CsrfForm<NoFields>, session: Session) -> Result<Redirect, AppError> {
     session.invalidate().await?;
+    Flash::set(&session, FlashKind::Info, "You have been signed out.")?;
+    session.save().await?;
     Ok(Redirect::to("/"))
 }
 

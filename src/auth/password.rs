@@ -17,7 +17,8 @@ const MEMORY_KIB: u32 = 19 * 1024;
 const PASSES: u32 = 2;
 const LANES: u32 = 1;
 
-fn argon2() -> Argon2<'static> {
+/// The argon2id hasher with the parameters above.
+pub fn argon2id() -> Argon2<'static> {
     // These constants are valid parameters, so this cannot fail.
     let params = Params::new(MEMORY_KIB, PASSES, LANES, None).expect("valid argon2 parameters");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
@@ -28,7 +29,7 @@ fn argon2() -> Argon2<'static> {
 /// Blocking: call it through [`Hasher`] on a request path.
 pub fn hash_blocking(password: &str) -> String {
     let salt = SaltString::generate(&mut OsRng);
-    argon2()
+    argon2id()
         .hash_password(password.as_bytes(), &salt)
         .expect("argon2 accepts any password up to 4 GiB")
         .to_string()
@@ -36,8 +37,11 @@ pub fn hash_blocking(password: &str) -> String {
 
 /// Whether `password` matches the PHC string `phc`; false for a malformed one.
 pub fn verify_blocking(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .is_ok_and(|hash| argon2().verify_password(password.as_bytes(), &hash).is_ok())
+    PasswordHash::new(phc).is_ok_and(|hash| {
+        argon2id()
+            .verify_password(password.as_bytes(), &hash)
+            .is_ok()
+    })
 }
 
 /// A job for a hashing thread.

@@ -1,45 +1,52 @@
-//! Checkout: needs a login, places the order, empties the cart.
+//! Checkout: needs a login, stores the order in the account store,
+//! empties the cart, and sends the browser to the order's page.
+//!
+//! The answer is a 303 to `/orders/<id>`, never the page itself, so a
+//! reload shows the order again instead of submitting the form again.
+//! The order is stored before the cart is emptied: if the session cannot
+//! be saved afterwards, the visitor still has the order (and sees the
+//! cart, which a second checkout would order again), but never loses a
+//! paid-for cart without an order.
 
-use askama::Template;
-use rand::Rng as _;
-use rocket::response::content::RawHtml;
 use rocket::response::Redirect;
-use rocket::{post, routes, Route};
+use rocket::{post, routes, Route, State};
 
 use super::{load, store, Cart};
-use crate::auth::{login_redirect, CurrentUser};
-use crate::catalog::{dollars, Product};
+use crate::auth::store::{Order, OrderId, OrderLine};
+use crate::auth::{login_redirect, Auth, CurrentUser};
 use crate::csrf::{CsrfForm, NoFields};
 use crate::error::AppError;
-use crate::page::{render, Chrome};
+use crate::page::{Flash, FlashKind};
+use crate::session::store::now_ms;
 use crate::session::Session;
 
-/// One bought line.
-struct Bought {
-    product: &'static Product,
-    quantity: u32,
-    line_total: String,
-}
-
-#[derive(Template)]
-#[template(path = "order.html")]
-struct OrderPage {
-    chrome: Chrome,
-    number: String,
-    username: String,
-    lines: Vec<Bought>,
-    total: String,
-}
-
-/// An order number people can read out: `MS-7K2Q-9XTD`.
-fn order_number() -> String {
-    // No 0/O or 1/I, which are easy to confuse.
-    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
-    let mut rng = rand::rng();
-    let mut pick = || ALPHABET[rng.random_range(0..ALPHABET.len())] as char;
-    let first: String = (0..4).map(|_| pick()).collect();
-    let second: String = (0..4).map(|_| pick()).collect();
-    format!("MS-{first}-{second}")
+/// The order the cart makes, as it is now: names and prices are copied,
+/// so later catalog changes leave past orders alone.
+fn order_of(cart: &Cart) -> Result<Order, AppError> {
+    let lines: Vec<OrderLine> = cart
+        .priced()
+        .into_iter()
+        .map(|(product, quantity, _)| OrderLine {
+            product_id: product.id.to_owned(),
+            name: product.name.to_owned(),
+            unit_cents: product.price_cents,
+            quantity,
+        })
+        .collect();
+    if lines.is_empty() {
+        return Err(AppError::invalid(
+            "Your cart is empty, so there is nothing to check out.",
+        ));
+    }
+    let total_cents = cart
+        .total_cents()
+        .ok_or_else(|| AppError::Internal("cart total overflows".into()))?;
+    Ok(Order {
+        id: OrderId::generate(),
+        placed_ms: now_ms(),
+        lines,
+        total_cents,
+    })
 }
 
 #[post("/checkout", data = "<_form>")]
@@ -47,43 +54,26 @@ async fn checkout(
     _form: CsrfForm<NoFields>,
     user: CurrentUser,
     session: Session,
-    mut chrome: Chrome,
-) -> Result<RawHtml<String>, AppError> {
+    auth: &State<Auth>,
+) -> Result<Redirect, AppError> {
     let cart = load(&session);
-    if cart.is_empty() {
-        return Err(AppError::invalid(
-            "Your cart is empty, so there is nothing to check out.",
-        ));
-    }
-    let total = cart
-        .total_cents()
-        .ok_or_else(|| AppError::Internal("cart total overflows".into()))?;
-    let lines = cart
-        .priced()
-        .into_iter()
-        .map(|(product, quantity, cents)| Bought {
-            product,
-            quantity,
-            line_total: dollars(cents),
-        })
-        .collect();
-    store(&session, &Cart::default())?;
-    session.save().await?;
-    let number = order_number();
+    let order = order_of(&cart)?;
+    auth.store.add_order(&user.name, &order).await?;
     rocket::info!(
-        "order {number} placed by {}: {} items, {} cents",
+        "order {} placed by {}: {} items, {} cents",
+        order.id,
         user.name,
         cart.count(),
-        total
+        order.total_cents
     );
-    chrome.cart_count = 0;
-    render(&OrderPage {
-        chrome,
-        number,
-        username: user.name,
-        lines,
-        total: dollars(total),
-    })
+    store(&session, &Cart::default())?;
+    Flash::set(
+        &session,
+        FlashKind::Success,
+        format!("Thank you! Order {} is placed.", order.id),
+    )?;
+    session.save().await?;
+    Ok(Redirect::to(format!("/orders/{}", order.id)))
 }
 
 /// Visitors log in first and come back to their cart. The form is still
@@ -100,11 +90,18 @@ pub fn routes() -> Vec<Route> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
-    fn order_numbers_are_readable_and_vary() {
-        let a = super::order_number();
-        assert_eq!(a.len(), 12);
-        assert!(a.starts_with("MS-"));
-        assert_ne!(a, super::order_number());
+    fn an_order_copies_names_prices_and_quantities() {
+        let mut cart = Cart::default();
+        cart.add("padlock", 2).unwrap();
+        cart.add("rocket-mug", 1).unwrap();
+        let order = order_of(&cart).unwrap();
+        assert_eq!(order.lines.len(), 2);
+        assert_eq!(order.lines[0].product_id, "padlock");
+        assert_eq!(order.lines[0].quantity, 2);
+        assert_eq!(order.total_cents, cart.total_cents().unwrap());
+        assert!(order_of(&Cart::default()).is_err());
     }
 }

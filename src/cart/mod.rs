@@ -4,12 +4,15 @@
 //! every change is a load–change–save of the session, and the session's
 //! lease makes parallel changes take turns: 50 parallel "add to cart"
 //! requests all count. Checkout needs a login; the login keeps the cart
-//! (it rotates the session id, not its data).
+//! (it rotates the session id, not its data) and stores the order in the
+//! account store ([`orders`]).
 
 mod checkout;
 pub mod model;
+pub mod orders;
 mod pages;
 
+use rocket::fairing::AdHoc;
 use rocket::Route;
 
 pub use model::{Cart, CartError};
@@ -37,9 +40,19 @@ pub fn store(session: &Session, cart: &Cart) -> Result<(), SessionError> {
     }
 }
 
-/// The cart pages and actions, and checkout.
+/// Gives the page header its cart count: the cart registers how to count
+/// (see [`crate::page::CartCount`]), so the page module needs nothing
+/// from this one while this one builds on it.
+pub fn stage() -> AdHoc {
+    AdHoc::on_ignite("Cart count in the header", |rocket| async {
+        rocket.manage(crate::page::CartCount(|session| load(session).count()))
+    })
+}
+
+/// The cart pages and actions, checkout, and the order page.
 pub fn routes() -> Vec<Route> {
     let mut routes = pages::routes();
     routes.extend(checkout::routes());
+    routes.extend(orders::routes());
     routes
 }

@@ -314,14 +314,22 @@ fn an_anonymous_checkout_logs_in_keeps_the_cart_and_places_the_order() {
     drop(logged_in);
     assert_eq!(cart(&client), cart_before, "the cart survives the login");
 
-    let order = post_form(&client, "/checkout", &[]);
+    // Checkout answers with a redirect to the order, never the page itself.
+    let placed = post_form(&client, "/checkout", &[]);
+    assert_eq!(placed.status(), Status::SeeOther);
+    let target = location(&placed);
+    drop(placed);
+    let id = target
+        .strip_prefix("/orders/")
+        .expect("a redirect to the order");
+    let order = client.get(target.clone()).dispatch();
     assert_eq!(order.status(), Status::Ok);
     let order = order.into_string().unwrap();
-    let number = attr(&order, "data-order-number").expect("an order number");
-    assert!(number.starts_with("MS-"));
+    assert_eq!(attr(&order, "data-order-id"), Some(id));
+    assert_eq!(attr(&order, "data-order-total-cents"), Some("6600"));
     assert!(order.contains("data-product-id=\"ferris-plush\" data-quantity=\"2\""));
     assert!(order.contains("data-product-id=\"cookie-jar\" data-quantity=\"1\""));
-    assert!(order.contains("$66.00"));
+    assert!(order.contains("$66.00") && order.contains("is placed"));
     assert_eq!(
         cart(&client),
         (HashMap::new(), 0, 0),
@@ -436,16 +444,28 @@ fn a_cart_change_racing_a_logout_does_not_revive_the_session() {
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     // Adds before the logout counted; adds after it found no session and no
-    // token (403). None of them made a session or brought the old one back.
+    // token (403). None of them made a session or brought the old one back;
+    // only the logout hands out a fresh one, for its "signed out" message.
     assert!(
         responses.iter().all(|r| r.status == 303 || r.status == 403),
         "{:?}",
         responses.iter().map(|r| r.status).collect::<Vec<_>>()
     );
+    let logout = &responses[10];
     assert!(
-        responses.iter().all(|r| r.session_cookie().is_none()),
-        "no response hands out a session"
+        (responses.iter().enumerate()).all(|(i, r)| i == 10 || r.session_cookie().is_none()),
+        "no add hands out a session"
     );
+    let fresh = logout
+        .session_cookie()
+        .expect("the logout's message session");
+    let fresh_cart = server.get("/cart", Some(&fresh));
+    assert_eq!(
+        cart_of(&fresh_cart.body).1,
+        0,
+        "the fresh session has no cart"
+    );
+    assert!(!fresh_cart.body.contains("data-user="));
     let after = server.get("/cart", Some(&visitor.cookie));
     assert_eq!(cart_of(&after.body).1, 0, "the old session is gone");
     assert!(!after.body.contains("data-user="), "and logged out");

@@ -21,7 +21,7 @@ pub fn figment(overrides: &[(&str, i64)]) -> Figment {
     let users_file = crate::server::empty_dir().join("users.json");
     overrides
         .iter()
-        .fold(rocket::Config::figment(), |f, (key, value)| {
+        .fold(memsess::figment(), |f, (key, value)| {
             f.merge((*key, *value))
         })
         .merge(("auth.users_file", users_file))

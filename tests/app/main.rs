@@ -1,12 +1,16 @@
 //! Integration tests through the real `rocket()`, one binary for all of
 //! them (one link step instead of one per file).
 
+#[path = "../account_conformance/mod.rs"]
+mod account_conformance;
 #[path = "../conformance/mod.rs"]
 mod conformance;
 mod helpers;
 mod server;
-mod visitor;
+mod web;
 
+mod account_store;
+mod accounts;
 mod auth;
 mod cart;
 mod cleanup;
@@ -20,6 +24,7 @@ mod ids;
 mod limits;
 mod lockout_page;
 mod outage;
+mod protection;
 mod proxy;
 mod restart;
 mod store;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::server::{empty_dir, Server};
-use crate::visitor::Visitor;
+use crate::web::WebBrowser;
 
 const ALICE: (&str, &str) = ("alice", "wonderland-42");
 
@@ -27,9 +27,9 @@ fn wait_for_snapshot(dir: &Path, since: SystemTime) {
 }
 
 /// Signs in, fills a cart, counts to 1: the state a restart must keep.
-fn shop(server: &Server) -> Visitor {
-    let mut visitor = Visitor::arrive(server);
-    visitor.login(server, ALICE.0, ALICE.1);
+fn shop(server: &Server) -> WebBrowser {
+    let visitor = WebBrowser::new();
+    assert_eq!(visitor.login(server, ALICE.0, ALICE.1).status, 303);
     let added = visitor.post(
         server,
         "/cart/add",
@@ -42,11 +42,8 @@ fn shop(server: &Server) -> Visitor {
 }
 
 /// A visitor who only counts: a new session, then 1.
-fn count_to_one(server: &Server) -> Visitor {
-    let mut visitor = Visitor {
-        cookie: None,
-        token: String::new(),
-    };
+fn count_to_one(server: &Server) -> WebBrowser {
+    let visitor = WebBrowser::new();
     assert_eq!(
         visitor.counter(server),
         "New session - setting counter to 0."
@@ -55,7 +52,7 @@ fn count_to_one(server: &Server) -> Visitor {
     visitor
 }
 
-fn assert_kept(visitor: &mut Visitor, server: &Server) {
+fn assert_kept(visitor: &WebBrowser, server: &Server) {
     assert_eq!(
         visitor.user(server).as_deref(),
         Some("alice"),
@@ -72,21 +69,21 @@ fn assert_kept(visitor: &mut Visitor, server: &Server) {
 #[test]
 fn a_graceful_restart_keeps_the_login_the_cart_and_the_counter() {
     let server = Server::start(&[]);
-    let mut visitor = shop(&server);
+    let visitor = shop(&server);
     let dir = server.stop("TERM");
     let restarted = Server::start_in(dir, &[]);
-    assert_kept(&mut visitor, &restarted);
+    assert_kept(&visitor, &restarted);
 }
 
 #[test]
 fn a_crash_after_the_snapshot_interval_keeps_them_too() {
     let env = [("ROCKET_SESSION", "{snapshot_interval=1}")];
     let server = Server::start(&env);
-    let mut visitor = shop(&server);
+    let visitor = shop(&server);
     wait_for_snapshot(&server.dir, SystemTime::now());
     let dir = server.stop("KILL");
     let restarted = Server::start_in(dir, &env);
-    assert_kept(&mut visitor, &restarted);
+    assert_kept(&visitor, &restarted);
 }
 
 #[test]
@@ -94,8 +91,8 @@ fn a_crash_right_after_a_logout_or_signing_out_elsewhere_brings_nothing_back() {
     // A long interval: no snapshot is written between the ends and the crash.
     let env = [("ROCKET_SESSION", "{snapshot_interval=4}")];
     let server = Server::start(&env);
-    let (mut a, mut b, mut c) = (shop(&server), shop(&server), shop(&server));
-    let old_a = a.cookie.clone();
+    let (a, b, c) = (shop(&server), shop(&server), shop(&server));
+    let old_a = a.cookie("gsid");
     wait_for_snapshot(&server.dir, SystemTime::now());
 
     // A logs out; B signs out everywhere else, which ends C; then a crash.
@@ -104,7 +101,7 @@ fn a_crash_right_after_a_logout_or_signing_out_elsewhere_brings_nothing_back() {
     let dir = server.stop("KILL");
 
     let restarted = Server::start_in(dir, &env);
-    a.cookie = old_a;
+    a.set_cookie("gsid", old_a.as_deref());
     assert_eq!(a.user(&restarted), None, "the logged-out session came back");
     assert_eq!(
         c.user(&restarted),
@@ -122,7 +119,7 @@ fn idle_and_absolute_timeouts_keep_running_while_the_server_is_down() {
     ] {
         let env = [("ROCKET_SESSION", config)];
         let server = Server::start(&env);
-        let mut visitor = count_to_one(&server);
+        let visitor = count_to_one(&server);
         let started = Instant::now();
         let dir = server.stop("TERM");
         std::thread::sleep(Duration::from_millis(3500).saturating_sub(started.elapsed()));
@@ -159,9 +156,9 @@ fn an_unreadable_snapshot_is_set_aside_and_the_app_starts_empty() {
 fn with_the_snapshot_off_a_restart_keeps_nothing() {
     let env = [("ROCKET_SESSION", "{snapshot_file=\"\"}")];
     let server = Server::start(&env);
-    let mut visitor = shop(&server);
+    let visitor = shop(&server);
     let dir = server.stop("TERM");
-    assert!(!dir.join("data").exists(), "nothing was written");
+    assert!(!snapshot_file(&dir).exists(), "nothing was written");
     let restarted = Server::start_in(dir, &env);
     assert_eq!(visitor.user(&restarted), None);
 }
@@ -173,7 +170,7 @@ fn the_snapshot_and_journal_hold_no_session_id_and_only_their_owner_reads_them()
 
     let env = [("ROCKET_SESSION", "{snapshot_interval=1}")];
     let server = Server::start(&env);
-    let (mut kept, mut ended) = (shop(&server), shop(&server));
+    let (kept, ended) = (shop(&server), shop(&server));
     wait_for_snapshot(&server.dir, SystemTime::now());
     // An end after a snapshot goes to the journal, which a crash leaves.
     assert_eq!(ended.post(&server, "/logout", &[]).status, 303);
@@ -195,12 +192,7 @@ fn the_snapshot_and_journal_hold_no_session_id_and_only_their_owner_reads_them()
             .any(|p| p.to_string_lossy().contains(".ended.")),
         "{files:?}"
     );
-    let id = kept
-        .cookie
-        .take()
-        .unwrap()
-        .trim_start_matches("gsid=")
-        .to_owned();
+    let id = kept.cookie("gsid").unwrap();
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(&id)
         .unwrap();

@@ -126,11 +126,7 @@ impl Server {
             .ok()
             .flatten()
             .expect("the server reports its port within 30 s");
-        Server {
-            child,
-            port,
-            dir,
-        }
+        Server { child, port, dir }
     }
 
     /// Sends one request and reads the whole response.

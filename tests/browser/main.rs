@@ -130,8 +130,8 @@ fn a_person_refreshes_the_counter_signs_up_shops_and_checks_out() {
 
     // Check out: a confirmation, then an empty cart.
     browser.find("form[action='/checkout'] button").click();
-    let order = browser.find("[data-order-number]");
-    assert!(order.attr("data-order-number").unwrap().starts_with("MS-"));
+    let order = browser.find("[data-order-id]");
+    assert!(order.attr("data-order-id").unwrap().starts_with("MS-"));
     assert!(browser
         .source()
         .contains("data-product-id=\"rocket-mug\" data-quantity=\"3\""));

@@ -86,9 +86,13 @@ impl Browser {
     }
 }
 
-fn instance(redis: &RedisServer, dir: &std::path::Path) -> Server {
-    let session = format!("{{store=\"{}\"}}", redis.url());
-    Server::start_in(dir.to_owned(), &[("ROCKET_SESSION", &session)])
+/// An instance with both stores on `redis`, as the README's recipe runs them.
+pub fn instance(redis: &RedisServer, dir: &std::path::Path) -> Server {
+    let store = format!("{{store=\"{}\"}}", redis.url());
+    Server::start_in(
+        dir.to_owned(),
+        &[("ROCKET_SESSION", &store), ("ROCKET_AUTH", &store)],
+    )
 }
 
 #[test]

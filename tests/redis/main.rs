@@ -4,12 +4,18 @@
 //!
 //! Run with `cargo test --features redis-tests --test redis`.
 
+#[path = "../account_conformance/mod.rs"]
+mod account_conformance;
 #[path = "../conformance/mod.rs"]
 mod conformance;
 #[path = "../app/server.rs"]
 #[allow(dead_code)]
 mod server;
+#[path = "../app/web.rs"]
+#[allow(dead_code)]
+mod web;
 
+mod accounts;
 mod instances;
 mod redis_server;
 mod store;

@@ -1,0 +1,180 @@
+//! Device cookies, after OWASP's "Slow down online guessing attacks with
+//! device cookies": a stranger's guesses never lock the owner out.
+//!
+//! A successful login or signup leaves the browser a cookie naming the
+//! username, a random nonce and the time, signed with HMAC-SHA256 under a
+//! 256-bit key the account store keeps (so every instance that shares the
+//! store accepts it). It proves only "this browser logged in as this user
+//! before"; it never logs anyone in. What it changes is which counter a
+//! login attempt for that username is counted on: the device's own
+//! (keyed by its nonce), instead of the username's that strangers fill.
+//! So while strangers have the username locked, its owner's browser can
+//! still log in, and a stolen device cookie is limited just the same.
+//!
+//! A cookie is refused if its signature is wrong, it names another user,
+//! it is older than a year, or it was issued before the account was made
+//! (a deleted and re-made name does not trust its old holder's browsers).
+//! Each successful login replaces it with a fresh nonce.
+//!
+//! The cookie is `HttpOnly`, `SameSite=Lax`, `Path=/`, without `Domain`,
+//! with a `Max-Age` of a year, kept at logout; with `session.secure` it is
+//! `Secure` and named `__Host-gdev`, else `gdev`.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use rand::rngs::OsRng;
+use rand::TryRngCore as _;
+use rocket::http::{Cookie, CookieJar, SameSite};
+use rocket::time::Duration as CookieDuration;
+use sha2::Sha256;
+
+use super::store::Account;
+use crate::session::store::now_ms;
+
+/// How long a device cookie is trusted: a year.
+const MAX_AGE_SECS: u64 = 365 * 24 * 3600;
+/// The format's version, first in the value.
+const VERSION: &str = "v1";
+
+/// A verified device cookie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    /// Its random nonce, which keys the device's failure counter.
+    pub nonce: String,
+    /// When it was issued, in seconds since the Unix epoch.
+    pub issued_secs: u64,
+}
+
+/// The cookie's name: `__Host-gdev` when cookies are `Secure`.
+///
+/// # Examples
+/// ```
+/// use memsess::auth::device::cookie_name;
+/// assert_eq!(cookie_name(true), "__Host-gdev");
+/// assert_eq!(cookie_name(false), "gdev");
+/// ```
+pub fn cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-gdev"
+    } else {
+        "gdev"
+    }
+}
+
+fn mac(key: &[u8; 32], payload: &str) -> Hmac<Sha256> {
+    // HMAC takes a key of any length, so this cannot fail.
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(payload.as_bytes());
+    mac
+}
+
+/// The cookie value for `username`, issued at `issued_secs`:
+/// `v1.<username>.<nonce>.<issued>.<mac>`. Usernames never hold a `.`.
+///
+/// # Panics
+/// If the operating system's random number generator fails.
+pub fn sign(key: &[u8; 32], username: &str, issued_secs: u64) -> String {
+    let mut nonce = [0u8; 16];
+    OsRng
+        .try_fill_bytes(&mut nonce)
+        .expect("the OS random number generator failed");
+    let payload = format!(
+        "{VERSION}.{username}.{}.{issued_secs}",
+        URL_SAFE_NO_PAD.encode(nonce)
+    );
+    let tag = URL_SAFE_NO_PAD.encode(mac(key, &payload).finalize().into_bytes());
+    format!("{payload}.{tag}")
+}
+
+/// The device `value` stands for, if it is a cookie this key signed for
+/// `username`, at most a year old at `now_secs`.
+///
+/// # Examples
+/// ```
+/// use memsess::auth::device::{sign, verify};
+///
+/// let key = [7u8; 32];
+/// let cookie = sign(&key, "alice", 1_000);
+/// assert!(verify(&key, &cookie, "alice", 2_000).is_some());
+/// assert!(verify(&key, &cookie, "bob", 2_000).is_none());        // another user's
+/// assert!(verify(&[8u8; 32], &cookie, "alice", 2_000).is_none()); // another key
+/// let forged = cookie.replacen("alice", "bob", 1);
+/// assert!(verify(&key, &forged, "bob", 2_000).is_none());
+/// ```
+pub fn verify(key: &[u8; 32], value: &str, username: &str, now_secs: u64) -> Option<Device> {
+    let (payload, tag) = value.rsplit_once('.')?;
+    let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
+    // Constant-time comparison, inside `verify_slice`.
+    mac(key, payload).verify_slice(&tag).ok()?;
+    let mut parts = payload.split('.');
+    let (version, name, nonce, issued) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let issued_secs: u64 = issued.parse().ok()?;
+    let fresh = issued_secs <= now_secs.saturating_add(60)
+        && now_secs.saturating_sub(issued_secs) <= MAX_AGE_SECS;
+    (version == VERSION && name == username && parts.next().is_none() && fresh).then(|| Device {
+        nonce: nonce.to_owned(),
+        issued_secs,
+    })
+}
+
+/// The browser's valid device cookie for `username`, if it has one and it
+/// was issued after `account` was made.
+pub fn read(
+    jar: &CookieJar<'_>,
+    secure: bool,
+    key: &[u8; 32],
+    username: &str,
+    account: Option<&Account>,
+) -> Option<Device> {
+    let cookie = jar.get(cookie_name(secure))?;
+    let device = verify(key, cookie.value(), username, now_ms() / 1000)?;
+    let made_secs = account?.created_ms / 1000;
+    (device.issued_secs >= made_secs).then_some(device)
+}
+
+/// Gives the browser a new device cookie for `username`.
+pub fn issue(jar: &CookieJar<'_>, secure: bool, key: &[u8; 32], username: &str) {
+    let cookie = Cookie::build((cookie_name(secure), sign(key, username, now_ms() / 1000)))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .max_age(CookieDuration::seconds(MAX_AGE_SECS as i64));
+    jar.add(cookie);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn old_future_and_mangled_cookies_are_refused() {
+        let key = [1u8; 32];
+        let now = 100 * MAX_AGE_SECS;
+        assert!(verify(
+            &key,
+            &sign(&key, "carol", now - MAX_AGE_SECS - 1),
+            "carol",
+            now
+        )
+        .is_none());
+        assert!(verify(&key, &sign(&key, "carol", now + 3600), "carol", now).is_none());
+        let good = sign(&key, "carol", now);
+        for bad in [
+            "",
+            ".",
+            "v1.carol",
+            &good[..good.len() - 2],
+            &format!("x{good}"),
+        ] {
+            assert!(verify(&key, bad, "carol", now).is_none(), "{bad}");
+        }
+        let nonce_a = verify(&key, &good, "carol", now).unwrap().nonce;
+        let nonce_b = verify(&key, &sign(&key, "carol", now), "carol", now)
+            .unwrap()
+            .nonce;
+        assert_ne!(nonce_a, nonce_b, "each cookie has its own nonce");
+    }
+}

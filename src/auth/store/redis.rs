@@ -1,0 +1,335 @@
+//! [`RedisStore`]: accounts, orders, counters and the device-cookie key in
+//! Redis, for any number of instances (`auth.store = "redis://…"`).
+//!
+//! Every change is one Lua script (see [`super::redis_scripts`]), which
+//! Redis runs atomically: a name is created once however many instances
+//! race for it, a deletion takes the orders with the account, and an
+//! attempt is counted on all its counters or none. Nothing is cached per
+//! instance except the device-cookie key, which never changes once made.
+//!
+//! It connects like the session store: a `ConnectionManager` that connects
+//! on first use, gives up on a request within about two seconds when
+//! Redis is away (pages answer 503), and reconnects by itself.
+
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{AsyncCommands as _, Script};
+
+use super::redis_scripts::{ADD_ORDER, CREATE, DELETE, HIT, SET_PASSWORD, TAKE_BACK};
+use super::types::newest_first;
+use super::{
+    Account, AccountError, AccountResult, AccountStore, Counter, CounterKey, DemoAccounts, Hit,
+    Order, OrderId,
+};
+use crate::session::store::now_ms;
+
+const PREFIX: &str = "memsess:a:";
+
+/// The Redis backend. See the module docs.
+///
+/// # Examples
+/// ```
+/// use memsess::auth::store::{AccountStore, DemoAccounts, RedisStore};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// // Nothing connects until the first use, so no Redis needs to run here.
+/// let store = RedisStore::new("redis://:secret@127.0.0.1:6379/", DemoAccounts::none()).unwrap();
+/// assert_eq!(store.describe(), "redis redis://:***@127.0.0.1:6379/");
+/// assert!(RedisStore::new("memcache://127.0.0.1", DemoAccounts::none()).is_err());
+/// # });
+/// ```
+pub struct RedisStore {
+    conn: ConnectionManager,
+    url: String,
+    demo: DemoAccounts,
+    scripts: Scripts,
+    device_key: tokio::sync::OnceCell<[u8; 32]>,
+}
+
+struct Scripts {
+    create: Script,
+    set_password: Script,
+    delete: Script,
+    add_order: Script,
+    hit: Script,
+    take_back: Script,
+}
+
+fn account_key(username: &str) -> String {
+    format!("{PREFIX}u:{username}")
+}
+
+fn orders_key(username: &str) -> String {
+    format!("{PREFIX}o:{username}")
+}
+
+fn counter_key(key: &CounterKey) -> String {
+    format!("{PREFIX}c:{key}")
+}
+
+fn unavailable(e: redis::RedisError) -> AccountError {
+    AccountError::Unavailable(e.to_string())
+}
+
+/// `url` with any password replaced by `***`, for logs.
+fn masked(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+            let hidden = if userinfo.contains(':') { ":***" } else { "" };
+            format!("{scheme}://{user}{hidden}@{host}{}", &rest[authority_end..])
+        }
+        None => url.to_owned(),
+    }
+}
+
+impl RedisStore {
+    /// A store on the Redis server at `url`, knowing `demo` besides its
+    /// own accounts. It connects on first use.
+    ///
+    /// # Errors
+    /// If `url` is not a usable Redis URL.
+    ///
+    /// # Panics
+    /// If called outside a Tokio runtime (the connection manager starts a
+    /// background task). Rocket's fairings always run in one.
+    pub fn new(url: &str, demo: DemoAccounts) -> Result<Self, String> {
+        if !url.starts_with("redis://") {
+            return Err("must be \"file\" or a redis:// URL".into());
+        }
+        let client =
+            redis::Client::open(url).map_err(|e| format!("not a usable Redis URL: {e}"))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(2)))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let conn =
+            ConnectionManager::new_lazy_with_config(client, config).map_err(|e| e.to_string())?;
+        Ok(RedisStore {
+            conn,
+            url: masked(url),
+            demo,
+            scripts: Scripts {
+                create: Script::new(CREATE),
+                set_password: Script::new(SET_PASSWORD),
+                delete: Script::new(DELETE),
+                add_order: Script::new(ADD_ORDER),
+                hit: Script::new(HIT),
+                take_back: Script::new(TAKE_BACK),
+            },
+            device_key: tokio::sync::OnceCell::new(),
+        })
+    }
+
+    /// Runs a script that answers 1 (done) or 0 (no such account).
+    async fn changed(&self, call: &redis::ScriptInvocation<'_>) -> AccountResult<bool> {
+        let mut conn = self.conn.clone();
+        let done: i64 = call.invoke_async(&mut conn).await.map_err(unavailable)?;
+        Ok(done == 1)
+    }
+
+    fn writable(&self, username: &str) -> AccountResult<()> {
+        if self.demo.contains(username) {
+            Err(AccountError::DemoAccount)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[rocket::async_trait]
+impl AccountStore for RedisStore {
+    async fn account(&self, username: &str) -> AccountResult<Option<Account>> {
+        if let Some(account) = self.demo.get(username) {
+            return Ok(Some(account.clone()));
+        }
+        let mut conn = self.conn.clone();
+        let (hash, created): (Option<String>, Option<u64>) = redis::cmd("HMGET")
+            .arg(account_key(username))
+            .arg("h")
+            .arg("c")
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        Ok(hash.map(|password_hash| Account {
+            password_hash,
+            created_ms: created.unwrap_or(0),
+        }))
+    }
+
+    async fn create(&self, username: &str, password_hash: &str) -> AccountResult<Account> {
+        if self.demo.contains(username) {
+            return Err(AccountError::Taken);
+        }
+        let account = Account {
+            password_hash: password_hash.to_owned(),
+            created_ms: now_ms(),
+        };
+        let mut call = self.scripts.create.prepare_invoke();
+        call.key(account_key(username))
+            .key(orders_key(username))
+            .arg(password_hash)
+            .arg(account.created_ms);
+        if self.changed(&call).await? {
+            Ok(account)
+        } else {
+            Err(AccountError::Taken)
+        }
+    }
+
+    async fn set_password(&self, username: &str, password_hash: &str) -> AccountResult<()> {
+        self.writable(username)?;
+        let mut call = self.scripts.set_password.prepare_invoke();
+        call.key(account_key(username)).arg(password_hash);
+        match self.changed(&call).await? {
+            true => Ok(()),
+            false => Err(AccountError::NoAccount),
+        }
+    }
+
+    async fn delete(&self, username: &str) -> AccountResult<()> {
+        self.writable(username)?;
+        let mut call = self.scripts.delete.prepare_invoke();
+        call.key(account_key(username)).key(orders_key(username));
+        match self.changed(&call).await? {
+            true => Ok(()),
+            false => Err(AccountError::NoAccount),
+        }
+    }
+
+    async fn add_order(&self, username: &str, order: &Order) -> AccountResult<()> {
+        let json = serde_json::to_string(order)
+            .map_err(|e| AccountError::Unavailable(format!("order: {e}")))?;
+        let demo = if self.demo.contains(username) {
+            "1"
+        } else {
+            "0"
+        };
+        let mut call = self.scripts.add_order.prepare_invoke();
+        call.key(account_key(username))
+            .key(orders_key(username))
+            .arg(order.id.as_str())
+            .arg(json)
+            .arg(demo);
+        match self.changed(&call).await? {
+            true => Ok(()),
+            false => Err(AccountError::NoAccount),
+        }
+    }
+
+    async fn orders(&self, username: &str) -> AccountResult<Vec<Order>> {
+        let mut conn = self.conn.clone();
+        let values: Vec<String> = conn
+            .hvals(orders_key(username))
+            .await
+            .map_err(unavailable)?;
+        // Only this store writes these; skip a damaged one rather than
+        // fail the whole page.
+        let mut orders: Vec<Order> = values
+            .iter()
+            .filter_map(|json| serde_json::from_str(json).ok())
+            .collect();
+        newest_first(&mut orders);
+        Ok(orders)
+    }
+
+    async fn order(&self, username: &str, id: &OrderId) -> AccountResult<Option<Order>> {
+        let mut conn = self.conn.clone();
+        let json: Option<String> = conn
+            .hget(orders_key(username), id.as_str())
+            .await
+            .map_err(unavailable)?;
+        Ok(json.and_then(|json| serde_json::from_str(&json).ok()))
+    }
+
+    async fn hit(&self, counters: &[Counter]) -> AccountResult<Hit> {
+        let mut call = self.scripts.hit.prepare_invoke();
+        for counter in counters {
+            call.key(counter_key(&counter.key))
+                .arg(counter.limit)
+                .arg(counter.window.as_millis().max(1) as u64);
+        }
+        let mut conn = self.conn.clone();
+        let wait_ms: u64 = call.invoke_async(&mut conn).await.map_err(unavailable)?;
+        Ok(match wait_ms {
+            0 => Hit::Counted,
+            ms => Hit::Refused {
+                retry_after: Duration::from_millis(ms),
+            },
+        })
+    }
+
+    async fn take_back(&self, key: &CounterKey) -> AccountResult<()> {
+        let mut conn = self.conn.clone();
+        let _: i64 = self
+            .scripts
+            .take_back
+            .key(counter_key(key))
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn clear(&self, key: &CounterKey) -> AccountResult<()> {
+        let mut conn = self.conn.clone();
+        let _: i64 = conn.del(counter_key(key)).await.map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn device_key(&self) -> AccountResult<[u8; 32]> {
+        self.device_key
+            .get_or_try_init(|| async {
+                let name = format!("{PREFIX}device-key");
+                let mut conn = self.conn.clone();
+                let mut fresh = [0u8; 32];
+                rand::TryRngCore::try_fill_bytes(&mut rand::rngs::OsRng, &mut fresh)
+                    .map_err(|e| AccountError::Unavailable(e.to_string()))?;
+                // The first instance to ask makes it; everyone reads the winner's.
+                let _: Option<String> = redis::cmd("SET")
+                    .arg(&name)
+                    .arg(fresh.as_slice())
+                    .arg("NX")
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(unavailable)?;
+                let stored: Vec<u8> = conn.get(&name).await.map_err(unavailable)?;
+                stored
+                    .try_into()
+                    .map_err(|_| AccountError::Unavailable(format!("{name} is not a 32-byte key")))
+            })
+            .await
+            .copied()
+    }
+
+    async fn ping(&self) -> AccountResult<()> {
+        let mut conn = self.conn.clone();
+        let _: String = redis::cmd("PING")
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        format!("redis {}", self.url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::masked;
+
+    #[test]
+    fn passwords_never_reach_the_log() {
+        assert_eq!(masked("redis://127.0.0.1:6379/"), "redis://127.0.0.1:6379/");
+        assert_eq!(masked("redis://:pw@h:1/0"), "redis://:***@h:1/0");
+        assert_eq!(masked("redis://user:p@ss@h/"), "redis://user:***@h/");
+        assert_eq!(masked("redis://user@h"), "redis://user@h");
+    }
+}

@@ -1,0 +1,336 @@
+//! The account pages: orders, password change, deletion, and where login
+//! sends people.
+
+use rocket::http::Status;
+use rocket::local::blocking::Client;
+
+use crate::helpers::{client, figment, location, post_form, Browser};
+use crate::web::attr;
+
+const ALICE: (&str, &str) = ("alice", "wonderland-42");
+
+/// One app, several browsers.
+fn app(overrides: &[(&str, i64)]) -> Client {
+    Client::untracked(memsess::rocket_with(figment(overrides))).unwrap()
+}
+
+/// Checks out one `product`; returns the redirect's target.
+fn buy(browser: &Browser<'_>, product: &str) -> String {
+    let added = browser.post_form("/cart/add", &[("product_id", product)]);
+    assert_eq!(added.status(), Status::SeeOther);
+    drop(added);
+    let placed = browser.post_form("/checkout", &[]);
+    assert_eq!(placed.status(), Status::SeeOther);
+    location(&placed)
+}
+
+fn signup(browser: &Browser<'_>, name: &str, password: &str) {
+    let response = browser.post_form("/signup", &[("username", name), ("password", password)]);
+    assert_eq!(response.status(), Status::SeeOther);
+}
+
+#[test]
+fn checkout_redirects_to_the_order_and_a_reload_does_not_order_again() {
+    let app = app(&[]);
+    let buyer = Browser::new(&app);
+    assert_eq!(buyer.login(ALICE.0, ALICE.1), Status::SeeOther);
+    let target = buy(&buyer, "padlock");
+    let id = target.strip_prefix("/orders/").unwrap().to_owned();
+
+    for _ in 0..3 {
+        let page = buyer.get(&target);
+        assert_eq!(page.status(), Status::Ok);
+        let body = page.into_string().unwrap();
+        assert_eq!(attr(&body, "data-order-id"), Some(id.as_str()));
+        assert!(body.contains("data-product-id=\"padlock\" data-quantity=\"1\""));
+    }
+    // The account lists exactly that one order, linking to it.
+    let account = buyer.get("/account").into_string().unwrap();
+    assert_eq!(account.matches("data-order-id=").count(), 1);
+    assert!(account.contains(&format!("href=\"/orders/{id}\"")));
+    assert!(account.contains(&format!(
+        "data-order-id=\"{id}\" data-order-total-cents=\"1200\""
+    )));
+}
+
+#[test]
+fn orders_are_listed_newest_first_and_only_their_owner_sees_them() {
+    let app = app(&[]);
+    let (owner, other, visitor) = (Browser::new(&app), Browser::new(&app), Browser::new(&app));
+    owner.login(ALICE.0, ALICE.1);
+    let first = buy(&owner, "padlock");
+    let second = buy(&owner, "hoodie");
+    let account = owner.get("/account").into_string().unwrap();
+    let (at_first, at_second) = (
+        account.find(&first[8..]).unwrap(),
+        account.find(&second[8..]).unwrap(),
+    );
+    assert!(at_second < at_first, "newest first");
+
+    other.login("bob", "builder-2024");
+    assert_eq!(
+        other.get(&first).status(),
+        Status::NotFound,
+        "another user's order"
+    );
+    assert_eq!(
+        owner
+            .get("/orders/MS-22222-33333-44444-55555-66666")
+            .status(),
+        Status::NotFound
+    );
+    for malformed in ["/orders/x", "/orders/%00", "/orders/MS-0"] {
+        assert_eq!(
+            owner.get(malformed).status(),
+            Status::NotFound,
+            "{malformed}"
+        );
+    }
+    let anonymous = visitor.get(&first);
+    assert_eq!(anonymous.status(), Status::SeeOther);
+    assert_eq!(location(&anonymous), format!("/login?next={first}"));
+}
+
+#[test]
+fn orders_survive_a_restart_of_the_app() {
+    let config = figment(&[]);
+    let target = {
+        let app = Client::untracked(memsess::rocket_with(config.clone())).unwrap();
+        let buyer = Browser::new(&app);
+        signup(&buyer, "olga", "olgas-password");
+        buy(&buyer, "tote-bag")
+    };
+    let app = Client::untracked(memsess::rocket_with(config)).unwrap();
+    let buyer = Browser::new(&app);
+    assert_eq!(buyer.login("olga", "olgas-password"), Status::SeeOther);
+    assert_eq!(buyer.get(&target).status(), Status::Ok);
+}
+
+#[test]
+fn a_password_change_signs_out_other_browsers_and_the_old_password_stops_working() {
+    let app = app(&[]);
+    let (here, there) = (Browser::new(&app), Browser::new(&app));
+    signup(&here, "pat", "old-password");
+    assert_eq!(there.login("pat", "old-password"), Status::SeeOther);
+    let id_before = here.id();
+
+    let changed = here.post_form(
+        "/account/password",
+        &[
+            ("current_password", "old-password"),
+            ("new_password", "new-password"),
+        ],
+    );
+    assert_eq!(changed.status(), Status::SeeOther);
+    assert_eq!(location(&changed), "/account");
+    drop(changed);
+    assert_ne!(here.id(), id_before, "this session's id is rotated");
+    let account = here.get("/account").into_string().unwrap();
+    assert!(account.contains("Your password is changed."));
+    assert_eq!(account.matches("data-other-session").count(), 0);
+
+    assert_eq!(location(&there.get("/account")), "/login?next=/account");
+    assert_eq!(there.logged_in_as(), None);
+    let stranger = Browser::new(&app);
+    assert_eq!(stranger.login("pat", "old-password"), Status::Unauthorized);
+    assert_eq!(stranger.login("pat", "new-password"), Status::SeeOther);
+}
+
+#[test]
+fn the_password_form_refuses_a_wrong_current_password_and_counts_it_toward_the_lockout() {
+    let app = app(&[("auth.max_failed_logins", 2)]);
+    let owner = Browser::new(&app);
+    signup(&owner, "quinn", "quinns-password");
+    let attempt = |current: &str, new: &str| {
+        owner
+            .post_form(
+                "/account/password",
+                &[("current_password", current), ("new_password", new)],
+            )
+            .status()
+    };
+    assert_eq!(
+        attempt("quinns-password", "short"),
+        Status::UnprocessableEntity
+    );
+    assert_eq!(
+        attempt("wrong-guess-1", "new-password"),
+        Status::Unauthorized
+    );
+    assert_eq!(
+        attempt("wrong-guess-2", "new-password"),
+        Status::Unauthorized
+    );
+    // Locked for the username: here, and at the login form.
+    assert_eq!(
+        attempt("quinns-password", "new-password"),
+        Status::TooManyRequests
+    );
+    assert_eq!(
+        Browser::new(&app).login("quinn", "quinns-password"),
+        Status::TooManyRequests
+    );
+}
+
+#[test]
+fn deleting_the_account_signs_out_every_browser_and_removes_its_orders() {
+    let app = app(&[]);
+    let (here, there) = (Browser::new(&app), Browser::new(&app));
+    signup(&here, "rita", "ritas-password");
+    assert_eq!(there.login("rita", "ritas-password"), Status::SeeOther);
+    let order = buy(&here, "padlock");
+
+    let wrong = here.post_form("/account/delete", &[("password", "not-it-at-all")]);
+    assert_eq!(wrong.status(), Status::Unauthorized);
+    drop(wrong);
+    let deleted = here.post_form("/account/delete", &[("password", "ritas-password")]);
+    assert_eq!(deleted.status(), Status::SeeOther);
+    assert_eq!(location(&deleted), "/");
+    drop(deleted);
+    let home = here.get("/").into_string().unwrap();
+    assert!(
+        home.contains("class=\"flash") && home.contains("deleted"),
+        "{home}"
+    );
+    assert_eq!(here.logged_in_as(), None);
+    assert_eq!(there.logged_in_as(), None);
+    assert_eq!(location(&there.get("/account")), "/login?next=/account");
+    assert_eq!(
+        Browser::new(&app).login("rita", "ritas-password"),
+        Status::Unauthorized
+    );
+
+    // A new holder of the name starts with nothing.
+    let newcomer = Browser::new(&app);
+    signup(&newcomer, "rita", "another-password");
+    assert_eq!(newcomer.get(&order).status(), Status::NotFound);
+    let account = newcomer.get("/account").into_string().unwrap();
+    assert!(!account.contains("data-order-id="));
+}
+
+#[test]
+fn the_demo_accounts_cannot_be_changed_or_deleted() {
+    let app = app(&[]);
+    let alice = Browser::new(&app);
+    alice.login(ALICE.0, ALICE.1);
+    let change = alice.post_form(
+        "/account/password",
+        &[
+            ("current_password", ALICE.1),
+            ("new_password", "new-password"),
+        ],
+    );
+    assert_eq!(change.status(), Status::UnprocessableEntity);
+    drop(change);
+    let delete = alice.post_form("/account/delete", &[("password", ALICE.1)]);
+    assert_eq!(delete.status(), Status::UnprocessableEntity);
+    drop(delete);
+    assert_eq!(alice.logged_in_as().as_deref(), Some("alice"));
+}
+
+#[test]
+fn the_login_page_says_why_it_was_shown_without_changing_anything() {
+    let client = client(&[]);
+    for (next, reason) in [
+        ("/cart", "Sign in to check out."),
+        ("/account", "Sign in to see your account."),
+        (
+            "/orders/MS-22222-33333-44444-55555-66666",
+            "Sign in to see your order.",
+        ),
+    ] {
+        let page = client
+            .get(format!("/login?next={next}"))
+            .dispatch()
+            .into_string()
+            .unwrap();
+        assert!(page.contains(reason), "{next}");
+    }
+    let plain = client.get("/login").dispatch().into_string().unwrap();
+    assert!(!plain.contains("data-login-reason"));
+}
+
+#[test]
+fn a_next_that_makes_no_valid_redirect_goes_to_the_account_never_an_error() {
+    for (next, landing) in [
+        ("/caf%C3%A9", "/caf%C3%A9"),
+        ("/café", "/account"),
+        ("/a b", "/account"),
+        ("/a\"b", "/account"),
+        ("/<script>", "/account"),
+        ("/{x}", "/account"),
+        ("/a|b", "/account"),
+        ("/a\u{2028}b", "/account"),
+        ("/%zz", "/account"),
+    ] {
+        let client = client(&[]);
+        let response = post_form(
+            &client,
+            "/login",
+            &[("username", ALICE.0), ("password", ALICE.1), ("next", next)],
+        );
+        assert_eq!(response.status(), Status::SeeOther, "next={next:?}");
+        assert_eq!(location(&response), landing, "next={next:?}");
+    }
+    // Through the login page's own link, decoded by the query parser.
+    let client = client(&[]);
+    let page = client.get("/login?next=/caf%C3%A9").dispatch();
+    assert_eq!(page.status(), Status::Ok);
+    assert!(!page.into_string().unwrap().contains("name=\"next\""));
+}
+
+/// The attributes of the `Set-Cookie` for `name` in a response, lower-cased.
+fn device_cookie(response: &rocket::local::blocking::LocalResponse<'_>, name: &str) -> Vec<String> {
+    let header = response
+        .headers()
+        .get("Set-Cookie")
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} cookie"));
+    header
+        .split(';')
+        .skip(1)
+        .map(|a| a.trim().to_ascii_lowercase())
+        .collect()
+}
+
+#[test]
+fn the_device_cookie_is_long_lived_http_only_and_secure_in_release() {
+    let debug = client(&[]);
+    let login = post_form(
+        &debug,
+        "/login",
+        &[("username", ALICE.0), ("password", ALICE.1)],
+    );
+    let attrs = device_cookie(&login, "gdev");
+    for wanted in ["httponly", "samesite=lax", "path=/", "max-age=31536000"] {
+        assert!(
+            attrs.contains(&wanted.to_owned()),
+            "{wanted} missing: {attrs:?}"
+        );
+    }
+    assert!(!attrs
+        .iter()
+        .any(|a| a == "secure" || a.starts_with("domain")));
+    drop(login);
+    // Logout keeps it.
+    let logout = post_form(&debug, "/logout", &[]);
+    assert!(!logout
+        .headers()
+        .get("Set-Cookie")
+        .any(|c| c.starts_with("gdev=")));
+    drop(logout);
+
+    let release = Client::tracked(memsess::rocket_with(figment(&[]).select("release"))).unwrap();
+    let signup = post_form(
+        &release,
+        "/signup",
+        &[("username", "vera"), ("password", "veras-password")],
+    );
+    assert_eq!(signup.status(), Status::SeeOther);
+    let attrs = device_cookie(&signup, "__Host-gdev");
+    assert!(
+        attrs.contains(&"secure".to_owned()) && attrs.contains(&"path=/".to_owned()),
+        "{attrs:?}"
+    );
+    assert!(!attrs.iter().any(|a| a.starts_with("domain")));
+}
