@@ -42,7 +42,7 @@ pub fn pid_of(server: &Server) -> u32 {
 
 /// Everything a launch printed.
 fn launch_output(dir: &Path, env: &[(&str, &str)]) -> (bool, String) {
-    let output = command(&dir.to_path_buf(), env).output().unwrap();
+    let output = command(dir, env).output().unwrap();
     let said = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
