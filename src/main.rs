@@ -65,10 +65,23 @@ fn hash_password() -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// Serves until a graceful stop, then writes the session snapshot once
+/// more: the shutdown fairing wrote one while the last connections were
+/// closing, and anything they changed after it is saved here.
+async fn serve() -> Result<(), rocket::Error> {
+    let rocket = memsess::rocket().launch().await?;
+    if let Some(sessions) = rocket.state::<memsess::session::Sessions>() {
+        if let Err(e) = sessions.store.flush().await {
+            eprintln!("memsess: writing the session snapshot at exit: {e}");
+        }
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     match std::env::args().nth(1).as_deref() {
-        None => match rocket::execute(memsess::rocket().launch()) {
-            Ok(_) => ExitCode::SUCCESS,
+        None => match rocket::execute(serve()) {
+            Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 // Logs what went wrong (a bad config key, a port in use) and
                 // marks the error handled, so it does not panic on drop.

@@ -27,9 +27,12 @@ use crate::session::Session;
 
 /// One row of the sessions table.
 struct SessionRow {
+    /// The browser and OS it logged in with.
+    client: String,
     started: String,
     last_used: String,
     current: bool,
+    remembered: bool,
 }
 
 #[derive(Template)]
@@ -55,12 +58,13 @@ enum AccountResult {
     Done(Box<Redirect>),
 }
 
-/// "just now", "5 minutes ago", "3 hours ago".
+/// "just now", "5 minutes ago", "3 hours ago", "2 days ago".
 fn ago(ms: u64, now: u64) -> String {
     match now.saturating_sub(ms) / 1000 {
         0..60 => "just now".into(),
         s @ 60..3600 => plural(s / 60, "minute"),
-        s => plural(s / 3600, "hour"),
+        s @ 3600..86_400 => plural(s / 3600, "hour"),
+        s => plural(s / 86_400, "day"),
     }
 }
 
@@ -80,9 +84,11 @@ async fn page(
         .await?
         .into_iter()
         .map(|s| SessionRow {
+            client: s.label.as_deref().unwrap_or("Unknown browser").to_owned(),
             started: utc(s.created_ms),
             last_used: ago(s.last_seen_ms, now),
             current: s.current,
+            remembered: s.remembered,
         })
         .collect();
     let orders = auth.store.orders(&user.name).await?;

@@ -22,6 +22,7 @@
 
 pub mod account;
 pub mod attempt;
+pub mod client_label;
 pub mod config;
 pub mod current_user;
 pub mod device;
@@ -55,10 +56,21 @@ pub struct Auth {
     pub secure: bool,
 }
 
+/// How a browser arrives at a login: from its request and the form.
+#[derive(Debug, Clone, Default)]
+pub struct Arrival {
+    /// "Keep me signed in": the session is remembered (longer timeouts, a
+    /// cookie that outlives the browser).
+    pub remember: bool,
+    /// The browser and OS, for the user's list of sessions.
+    pub label: String,
+}
+
 /// Logs `username` in on `session`: the user becomes its owner, the
-/// session is stamped with the account's password hash, the id and the
-/// CSRF token are renewed (an id or token seen before login is worthless
-/// after it), everything else (the cart) is kept, and it is saved.
+/// session is stamped with the account's password hash, labelled with the
+/// browser and remembered if asked, the id and the CSRF token are renewed
+/// (an id or token seen before login is worthless after it), everything
+/// else (the cart) is kept, and it is saved.
 ///
 /// # Errors
 /// If the session cannot be saved.
@@ -67,8 +79,11 @@ pub async fn log_in(
     username: &str,
     password_hash: &str,
     greeting: String,
+    arrival: Arrival,
 ) -> Result<(), SessionError> {
     session.set_owner(Some(username));
+    session.set_remembered(arrival.remember);
+    session.set_label(Some(&arrival.label));
     session.insert(current_user::STAMP_KEY, stamp(password_hash))?;
     session.cycle_id();
     crate::csrf::renew(session)?;

@@ -14,7 +14,8 @@ use rocket::{get, post, routes, Route, State};
 use super::attempt::{check_password, signup_counter, ClientAddr};
 use super::store::{AccountError, DEMO_USERS};
 use super::validate::{fold_username, local_redirect, password_problem, username_problem};
-use super::{device, log_in, Auth};
+use super::client_label::ClientLabel;
+use super::{device, log_in, Arrival, Auth};
 use crate::csrf::{self, CsrfForm, NoFields};
 use crate::error::AppError;
 use crate::page::{render, Chrome, Flash, FlashKind};
@@ -68,6 +69,9 @@ struct LoginForm {
     #[field(default = String::new())]
     password: String,
     next: Option<String>,
+    /// "Keep me signed in" (`remember=on`).
+    #[field(default = false)]
+    remember: bool,
 }
 
 #[derive(FromForm)]
@@ -137,11 +141,13 @@ async fn login(
     auth: &State<Auth>,
     jar: &CookieJar<'_>,
     addr: ClientAddr,
+    client: ClientLabel,
 ) -> Result<FormResult, AppError> {
     let LoginForm {
         username,
         password,
         next,
+        remember,
     } = form.0;
     let name = fold_username(&username);
     let valid_name = username_problem(&name).is_none();
@@ -178,6 +184,10 @@ async fn login(
         &name,
         &account.password_hash,
         format!("Welcome back, {name}."),
+        Arrival {
+            remember,
+            label: client.0,
+        },
     )
     .await?;
     device::issue(jar, auth.secure, &auth.store.device_key().await?, &name);
@@ -207,6 +217,7 @@ async fn signup(
     auth: &State<Auth>,
     jar: &CookieJar<'_>,
     addr: ClientAddr,
+    client: ClientLabel,
 ) -> Result<FormResult, AppError> {
     let SignupForm { username, password } = form.0;
     let name = fold_username(&username);
@@ -249,7 +260,11 @@ async fn signup(
         }
     };
     let greeting = format!("Welcome to memsess, {name}.");
-    log_in(&session, &name, &account.password_hash, greeting).await?;
+    let arrival = Arrival {
+        remember: false,
+        label: client.0,
+    };
+    log_in(&session, &name, &account.password_hash, greeting, arrival).await?;
     device::issue(jar, auth.secure, &auth.store.device_key().await?, &name);
     Ok(FormResult::Done(Box::new(Redirect::to("/account"))))
 }

@@ -26,6 +26,7 @@ mod lockout_page;
 mod outage;
 mod protection;
 mod proxy;
+mod remember;
 mod restart;
 mod store;
 mod timeouts;
