@@ -14,7 +14,9 @@ use tokio::runtime::Runtime;
 /// one in ten signed in.
 fn record(n: usize) -> Record {
     Record {
-        owner: n.is_multiple_of(10).then(|| format!("user{}", n % 5000).into()),
+        owner: n
+            .is_multiple_of(10)
+            .then(|| format!("user{}", n % 5000).into()),
         ..Record::new(
             r#"{"counter":1,"csrf":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","cart":{"lines":[{"product_id":"padlock","quantity":2}]}}"#,
             1,

@@ -158,36 +158,57 @@ fn cross_site(req: &Request<'_>) -> Option<&'static str> {
 /// A form and its CSRF token, as parsed.
 pub struct Tokened<'r, T> {
     token: Option<String>,
+    /// A multipart body passed its limit: Rocket stops reading it, keeps
+    /// the fields that came before, and says so only through `push_error`.
+    too_large: bool,
     value: form::Result<'r, T>,
+}
+
+/// [`Tokened`]'s parsing state: the token, whether the body was cut
+/// short, and `T`'s own.
+pub struct TokenedContext<'r, T: FromForm<'r>> {
+    token: Option<String>,
+    too_large: bool,
+    inner: T::Context,
 }
 
 /// Parses the `csrf_token` field and hands every other field to `T`.
 #[rocket::async_trait]
 impl<'r, T: FromForm<'r>> FromForm<'r> for Tokened<'r, T> {
-    type Context = (Option<String>, T::Context);
+    type Context = TokenedContext<'r, T>;
 
     fn init(opts: Options) -> Self::Context {
-        (None, T::init(opts))
-    }
-
-    fn push_value((token, inner): &mut Self::Context, field: ValueField<'r>) {
-        if field.name == FIELD {
-            *token = Some(field.value.to_owned());
-        } else {
-            T::push_value(inner, field);
+        TokenedContext {
+            token: None,
+            too_large: false,
+            inner: T::init(opts),
         }
     }
 
-    async fn push_data((_, inner): &mut Self::Context, field: DataField<'r, '_>) {
-        T::push_data(inner, field).await;
+    fn push_value(ctxt: &mut Self::Context, field: ValueField<'r>) {
+        if field.name == FIELD {
+            ctxt.token = Some(field.value.to_owned());
+        } else {
+            T::push_value(&mut ctxt.inner, field);
+        }
     }
 
-    fn finalize((token, inner): Self::Context) -> form::Result<'r, Self> {
+    async fn push_data(ctxt: &mut Self::Context, field: DataField<'r, '_>) {
+        T::push_data(&mut ctxt.inner, field).await;
+    }
+
+    fn push_error(ctxt: &mut Self::Context, error: form::Error<'r>) {
+        ctxt.too_large |= error.status() == Status::PayloadTooLarge;
+        T::push_error(&mut ctxt.inner, error);
+    }
+
+    fn finalize(ctxt: Self::Context) -> form::Result<'r, Self> {
         // T's errors wait until the token is checked: a forged request
         // gets 403 whatever else is wrong with it.
         Ok(Tokened {
-            token,
-            value: T::finalize(inner),
+            token: ctxt.token,
+            too_large: ctxt.too_large,
+            value: T::finalize(ctxt.inner),
         })
     }
 }
@@ -241,6 +262,7 @@ impl<'r, T: FromForm<'r>> FromData<'r> for CsrfForm<T> {
             return refuse(req, AppError::Forbidden(why.into()));
         }
         let form = match Form::<Tokened<'r, T>>::from_data(req, data).await {
+            Outcome::Success(form) if form.too_large => return refuse(req, AppError::TooLarge),
             Outcome::Success(form) => form.into_inner(),
             Outcome::Error((Status::PayloadTooLarge, _)) => {
                 return refuse(req, AppError::TooLarge);

@@ -85,6 +85,9 @@ mod tests {
         assert_eq!(label_of(Some("")), "Unknown browser");
         let odd = format!("{}\u{7}\n", "x".repeat(5000));
         let label = label_of(Some(&odd));
-        assert!(label.chars().count() <= MAX_LEN && !label.contains('\n'), "{label}");
+        assert!(
+            label.chars().count() <= MAX_LEN && !label.contains('\n'),
+            "{label}"
+        );
     }
 }

@@ -12,9 +12,9 @@ use rocket::response::{Redirect, Responder};
 use rocket::{get, post, routes, Route, State};
 
 use super::attempt::{check_password, signup_counter, ClientAddr};
+use super::client_label::ClientLabel;
 use super::store::{AccountError, DEMO_USERS};
 use super::validate::{fold_username, local_redirect, password_problem, username_problem};
-use super::client_label::ClientLabel;
 use super::{device, log_in, Arrival, Auth};
 use crate::csrf::{self, CsrfForm, NoFields};
 use crate::error::AppError;

@@ -120,16 +120,16 @@ fn two_megabyte_usernames_are_refused_at_the_door_and_memory_stays_flat() {
         huge_multipart_login(&server, &cookie, &token, 2 * 1024 * 1024);
     }
     let before = rss_kib(pid);
+    let mut refused = 0;
     for _ in 0..100 {
         let status = huge_multipart_login(&server, &cookie, &token, 2 * 1024 * 1024);
-        // Parsing stops at the 16 KiB limit. The CSRF form wrapper drops a
-        // multipart field's own error, so the login sees no username (401)
-        // where it should see 413; either way nothing past the limit is read.
-        assert!(
-            [413, 401, 0].contains(&status),
-            "a 2 MB username got {status}"
-        );
+        refused += usize::from(status == 413);
+        // Parsing stops at the 16 KiB limit and the form is refused with
+        // 413; the server may close the connection before the client has
+        // sent it all (0: no response read).
+        assert!([413, 0].contains(&status), "a 2 MB username got {status}");
     }
+    assert!(refused > 0, "no 2 MB username got its 413 page");
     let after = rss_kib(pid);
     // Unfixed, 100 such names kept ~290 MB; allow a generous 40 MB of noise.
     assert!(

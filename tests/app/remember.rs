@@ -57,7 +57,11 @@ fn keep_me_signed_in_outlives_the_idle_timeout_but_not_its_own_deadline() {
     assert!((4..=5).contains(&max_age), "Max-Age={max_age}");
     let account = client.get("/account").dispatch().into_string().unwrap();
     assert!(account.contains("data-current-session data-client"));
-    assert_eq!(account.matches("data-remembered").count(), 1, "marked on /account");
+    assert_eq!(
+        account.matches("data-remembered").count(),
+        1,
+        "marked on /account"
+    );
 
     sleep(Duration::from_millis(1600));
     assert_eq!(
@@ -83,7 +87,10 @@ fn without_it_the_cookie_ends_with_the_browser_and_the_idle_timeout_holds() {
 fn the_login_form_offers_keep_me_signed_in() {
     let client = client(&[]);
     let page = client.get("/login").dispatch().into_string().unwrap();
-    assert!(page.contains(r#"name="remember" type="checkbox""#), "{page}");
+    assert!(
+        page.contains(r#"name="remember" type="checkbox""#),
+        "{page}"
+    );
 }
 
 #[test]
@@ -95,12 +102,19 @@ fn the_account_page_names_each_browser_and_marks_the_remembered_one() {
     let remembered = safari.post(
         &server,
         "/login",
-        &[("username", ALICE.0), ("password", ALICE.1), ("remember", "on")],
+        &[
+            ("username", ALICE.0),
+            ("password", ALICE.1),
+            ("remember", "on"),
+        ],
     );
     assert_eq!(remembered.status, 303);
 
     let page = firefox.get(&server, "/account").body;
-    let rows: Vec<&str> = page.split("<tr").filter(|r| r.contains("data-client=")).collect();
+    let rows: Vec<&str> = page
+        .split("<tr")
+        .filter(|r| r.contains("data-client="))
+        .collect();
     assert_eq!(rows.len(), 2, "{page}");
     let row = |label: &str| {
         *rows
@@ -113,7 +127,10 @@ fn the_account_page_names_each_browser_and_marks_the_remembered_one() {
     assert!(theirs.contains("data-other-session") && theirs.contains("data-remembered"));
     assert!(theirs.contains("kept signed in"));
     // When each began and was last used, readable.
-    assert!(mine.contains(" UTC<") && mine.contains("just now"), "{mine}");
+    assert!(
+        mine.contains(" UTC<") && mine.contains("just now"),
+        "{mine}"
+    );
 }
 
 #[test]
