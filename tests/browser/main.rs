@@ -1,7 +1,9 @@
 //! The browser test: Debian's headless Chromium, driven through
 //! chromedriver, against the real server on a free loopback port, doing
 //! what a person does: hitting refresh on the counter, signing up, logging
-//! out and in, filling a cart, checking out. On every page it reads the
+//! out and in with "Keep me signed in", filling a cart, checking out,
+//! opening the order from the account page, changing the password (which
+//! signs a second browser out) and signing out. On every page it reads the
 //! browser's console and fails on any Content-Security-Policy violation or
 //! failed resource load. Screenshots land in `target/screenshots/`.
 //!
@@ -39,6 +41,20 @@ fn assert_clean_console(browser: &Browser<'_>, page: &str) {
         problems.is_empty(),
         "{page}: the browser reported {problems:#?}"
     );
+}
+
+/// Logs in through the form, ticking "Keep me signed in" if asked.
+fn log_in(browser: &Browser<'_>, base: &str, username: &str, password: &str, remember: bool) {
+    browser.goto(&format!("{base}/login"));
+    browser.find("#username").fill(username);
+    browser.find("#password").fill(password);
+    if remember {
+        browser.find("#remember").click();
+    }
+    browser
+        .find("form[action='/login'] button[type=submit]")
+        .click();
+    browser.wait_for_path("/account");
 }
 
 #[test]
@@ -89,20 +105,19 @@ fn a_person_refreshes_the_counter_signs_up_shops_and_checks_out() {
     browser.find("form[action='/logout'] button").click();
     browser.wait_for_path("/");
     assert!(!browser.source().contains("data-user="), "logged out");
+    assert_eq!(browser.find(".flash").text(), "You have been signed out.");
 
-    browser.goto(&format!("{base}/login"));
-    browser.find("#username").fill(&username);
-    browser.find("#password").fill(password);
-    browser
-        .find("form[action='/login'] button[type=submit]")
-        .click();
-    browser.wait_for_path("/account");
+    // Back in, with "Keep me signed in".
+    log_in(&browser, &base, &username, password, true);
     assert!(browser
         .find(".flash")
         .text()
         .contains(&format!("Welcome back, {username}.")));
-    browser.screenshot(&screenshots().join("account.png"));
     assert_clean_console(&browser, "/account after login");
+    // The same user on a second browser, for the account page's list.
+    let second_profile = empty_dir();
+    let second = driver.session(&second_profile);
+    log_in(&second, &base, &username, password, false);
 
     // Two products from the catalog, then a quantity changed on the cart.
     for product in ["ferris-plush", "rocket-mug"] {
@@ -128,10 +143,13 @@ fn a_person_refreshes_the_counter_signs_up_shops_and_checks_out() {
     browser.screenshot(&screenshots().join("cart.png"));
     assert_clean_console(&browser, "/cart");
 
-    // Check out: a confirmation, then an empty cart.
+    // Check out: the order's page, then an empty cart.
     browser.find("form[action='/checkout'] button").click();
-    let order = browser.find("[data-order-id]");
-    assert!(order.attr("data-order-id").unwrap().starts_with("MS-"));
+    let order_id = browser
+        .find("[data-order-id]")
+        .attr("data-order-id")
+        .unwrap();
+    browser.wait_for_path(&format!("/orders/{order_id}"));
     assert!(browser
         .source()
         .contains("data-product-id=\"rocket-mug\" data-quantity=\"3\""));
@@ -145,6 +163,46 @@ fn a_person_refreshes_the_counter_signs_up_shops_and_checks_out() {
         Some("0")
     );
     assert_clean_console(&browser, "/cart after checkout");
+
+    // The account page lists the order and both sessions, this one kept
+    // signed in; the order opens from there.
+    browser.goto(&format!("{base}/account"));
+    browser.find(&format!("[data-order-id='{order_id}']"));
+    assert!(browser
+        .find("[data-current-session]")
+        .attr("data-remembered")
+        .is_some());
+    assert!(browser
+        .find("[data-other-session]")
+        .attr("data-remembered")
+        .is_none());
+    browser.resize(1280, 1900);
+    browser.screenshot(&screenshots().join("account.png"));
+    browser.resize(1280, 1000);
+    browser
+        .find(&format!("a[href='/orders/{order_id}']"))
+        .click();
+    browser.wait_for_path(&format!("/orders/{order_id}"));
+    assert_clean_console(&browser, "the order from /account");
+
+    // A new password signs the other browser out.
+    browser.goto(&format!("{base}/account"));
+    browser.find("#current_password").fill(password);
+    browser
+        .find("#new_password")
+        .fill("an even better password");
+    browser
+        .find("form[action='/account/password'] button[type=submit]")
+        .click();
+    assert_eq!(browser.find(".flash").text(), "Your password is changed.");
+    second.goto(&format!("{base}/account"));
+    second.wait_for_path("/login?next=/account");
+    assert_clean_console(&browser, "/account after the password change");
+
+    // Signing out says so.
+    browser.find("form[action='/logout'] button").click();
+    browser.wait_for_path("/");
+    assert_eq!(browser.find(".flash").text(), "You have been signed out.");
 
     // The console check can fail: a missing page is reported as a failed load.
     browser.goto(&format!("{base}/no-such-page"));

@@ -204,6 +204,15 @@ impl<'d> Browser<'d> {
         }
     }
 
+    /// Resizes the window (a taller one shows a whole page in a screenshot).
+    pub fn resize(&self, width: u32, height: u32) {
+        self.call(
+            "POST",
+            "/window/rect",
+            Some(json!({"width": width, "height": height})),
+        );
+    }
+
     /// A PNG of the viewport.
     pub fn screenshot(&self, path: &Path) {
         use base64::Engine as _;
