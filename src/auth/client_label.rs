@@ -34,9 +34,9 @@ pub fn label_of(user_agent: Option<&str>) -> String {
     let known = |s: &str| !s.is_empty() && s != "UNKNOWN";
     let parsed = user_agent.and_then(|ua| Parser::new().parse(ua));
     let label = match parsed {
-        Some(r) if known(r.name) && known(&r.os) => format!("{} on {}", r.name, r.os),
+        Some(r) if known(r.name) && known(r.os) => format!("{} on {}", r.name, r.os),
         Some(r) if known(r.name) => r.name.to_owned(),
-        Some(r) if known(&r.os) => format!("A browser on {}", r.os),
+        Some(r) if known(r.os) => format!("A browser on {}", r.os),
         _ => "Unknown browser".to_owned(),
     };
     // Whatever the parser found, the label stays short and printable.
