@@ -38,11 +38,25 @@ fn app_defaults() -> Serialized<serde_json::Value> {
     }))
 }
 
+/// The app's own tables of settings.
+const TABLES: [&str; 3] = ["session", "auth", "csrf"];
+
+/// One key of an app table per variable: `ROCKET_SESSION_IDLE_TIMEOUT=5`
+/// is `session.idle_timeout = 5` (Rocket's own variables take whole
+/// tables only: `ROCKET_SESSION='{idle_timeout=5}'`).
+fn table_keys(table: &'static str) -> Env {
+    Env::prefixed(&format!("ROCKET_{}_", table.to_ascii_uppercase()))
+        .map(move |key| format!("{table}.{key}").into())
+        .global()
+}
+
 /// The app's configuration: Rocket's defaults, then the app's own
 /// (`ip_header = false`, so `X-Real-IP` is not trusted unless set; form
 /// limits of 16 KiB), then `Rocket.toml` (or `ROCKET_CONFIG`), then
-/// `ROCKET_*` variables, for the profile `ROCKET_PROFILE` names; the
-/// layering of `rocket::Config::figment()` with the app's defaults in it.
+/// `ROCKET_*` variables (whole tables, such as `ROCKET_SESSION='{..}'`,
+/// then single keys of the app's tables, such as
+/// `ROCKET_SESSION_IDLE_TIMEOUT`), for the profile `ROCKET_PROFILE` names;
+/// the layering of `rocket::Config::figment()` with the app's additions.
 ///
 /// # Examples
 /// ```
@@ -51,10 +65,13 @@ fn app_defaults() -> Serialized<serde_json::Value> {
 /// assert_eq!(config.limits.get("data-form").unwrap().as_u64(), 16 * 1024);
 /// ```
 pub fn figment() -> Figment {
-    Figment::from(rocket::Config::default())
+    let figment = Figment::from(rocket::Config::default())
         .merge(app_defaults())
         .merge(Toml::file(Env::var_or("ROCKET_CONFIG", "Rocket.toml")).nested())
-        .merge(Env::prefixed("ROCKET_").ignore(&["PROFILE"]).global())
+        .merge(Env::prefixed("ROCKET_").ignore(&["PROFILE"]).global());
+    TABLES
+        .into_iter()
+        .fold(figment, |figment, table| figment.merge(table_keys(table)))
         .select(Profile::from_env_or(
             "ROCKET_PROFILE",
             rocket::Config::DEFAULT_PROFILE,

@@ -78,3 +78,29 @@ fn a_session_route_without_the_fairing_refuses_to_launch() {
         error.kind()
     );
 }
+
+#[test]
+fn single_keys_can_be_set_from_the_environment_too() {
+    let server = Server::start(&[
+        ("ROCKET_SESSION_COOKIE_NAME", "custom"),
+        ("ROCKET_SESSION_IDLE_TIMEOUT", "1"),
+    ]);
+    let first = server.get("/counter", None);
+    let set = first.header("set-cookie").unwrap_or_default();
+    assert!(set.starts_with("custom="), "{set}");
+    let cookie = set.split(';').next().unwrap().to_owned();
+    std::thread::sleep(Duration::from_millis(1300));
+    assert!(server
+        .get("/counter", Some(&cookie))
+        .body
+        .contains("New session"));
+
+    // And a bad one stops the launch, naming its key.
+    let output = command(&empty_dir(), &[("ROCKET_AUTH_MAX_FAILED_LOGINS", "0")])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let said = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("auth.max_failed_logins"), "{said}");
+}
