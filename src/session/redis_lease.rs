@@ -1,25 +1,44 @@
 //! The Redis store's leases: short, renewed while held, and given back.
 //!
-//! A lease is `SET memsess:l:<m> <token> NX PX 5000`. While this process
-//! holds it, a background task renews it every 1.5 s, so a request may run
-//! as long as it needs without another request on the same session
-//! slipping in; if the process dies, its leases lapse within 5 s. A request
-//! waits up to 10 s for a lease, longer than a lease can outlive its
-//! holder, so a lease left behind by a crash costs a short delay, never an
-//! error. All held leases are renewed in one script per tick, whatever
-//! their number.
+//! A lease is two fields of the session's hash, its token and when it
+//! lapses (5 s on, by Redis's clock), set by the load script when no live
+//! lease is there (see `redis_scripts`). While this process holds it, a
+//! background task renews it every 1.5 s, so a request may run as long as
+//! it needs without another request on the same session slipping in; if
+//! the process dies, its leases lapse within 5 s. A request waits up to
+//! 10 s for a lease, longer than a lease can outlive its holder, so a lease
+//! left behind by a crash costs a short delay, never an error. All held
+//! leases are renewed in one script per tick, whatever their number.
+//!
+//! **Giving a lease back** costs the request nothing: the lease goes into
+//! this process's list of *given back* leases and a background task tells
+//! Redis, in one script for everything given back since its last call (a
+//! group commit: one call per release when traffic is light, one call per
+//! many under load). Until Redis has heard, the lease still looks taken to
+//! other instances (they wait a round trip or two longer), but not to this
+//! process: its next load of the session names the given-back token, and
+//! the load script takes over a lease held by that token. That is safe
+//! because only the request that held it puts a token on the list, once
+//! it is done with the session.
+//!
+//! Tokens only need to be unique, not secret (anyone who can read Redis
+//! sees them): 64 random bits drawn once per process and a counter, so
+//! taking a lease costs no system call.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
 use rand::rngs::OsRng;
 use rand::TryRngCore as _;
 use redis::aio::ConnectionManager;
 use redis::Script;
+use tokio::sync::mpsc;
 
 use super::id::{KeyHashBuilder, StoreKey};
 use super::redis_scripts::{RELEASE, RENEW};
+use super::redis_store::record_key;
 
 /// How long a lease lasts if its holder stops renewing it.
 pub(super) const LEASE_TTL: Duration = Duration::from_secs(5);
@@ -27,139 +46,187 @@ pub(super) const LEASE_TTL: Duration = Duration::from_secs(5);
 const RENEW_EVERY: Duration = Duration::from_millis(1500);
 /// How long a request waits for a lease: past a lease's whole life.
 pub(super) const LEASE_WAIT: Duration = Duration::from_secs(10);
+/// The most leases one release script gives back.
+const MAX_BATCH: usize = 512;
 
-/// A lease token: 128 random bits, so nobody else's release or renewal
-/// can touch our lease.
+/// A lease token: this process's random half and a counter, so nobody
+/// else's release or renewal can touch our lease.
 pub(super) type Token = [u8; 16];
 
-/// Leases this process holds now, with their tokens.
-type Held = Mutex<HashMap<StoreKey, Token, KeyHashBuilder>>;
+/// Leases by session, with their tokens.
+type Tokens = Mutex<HashMap<StoreKey, Token, KeyHashBuilder>>;
 
-/// The leases of one store, and the task that keeps them alive.
+fn tokens(map: &Tokens) -> MutexGuard<'_, HashMap<StoreKey, Token, KeyHashBuilder>> {
+    // Each change is one insert or remove: a poisoned map is still whole.
+    map.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// What the leases of one store share with their background tasks.
+struct Shared {
+    /// Held now, so renewed.
+    held: Tokens,
+    /// Given back, and not yet told to Redis.
+    given_back: Tokens,
+    /// Wakes the task that tells Redis; one pending wake is enough.
+    wake: mpsc::Sender<()>,
+}
+
+/// The leases of one store, and the tasks that renew and release them.
 pub(super) struct Leases {
-    held: Arc<Held>,
-    release: Script,
-    prefix: &'static str,
+    shared: Arc<Shared>,
+    /// The random half of every token this store makes.
+    process: u64,
+    /// The counting half.
+    next: AtomicU64,
 }
 
 /// The lease handle a request holds: dropping it gives the lease back.
 pub(super) struct RedisLease {
     pub(super) key: StoreKey,
     pub(super) token: Token,
-    held: Arc<Held>,
-    conn: ConnectionManager,
-    release: Script,
-    lease_key: Vec<u8>,
+    shared: Arc<Shared>,
     released: bool,
 }
 
-fn held(map: &Held) -> std::sync::MutexGuard<'_, HashMap<StoreKey, Token, KeyHashBuilder>> {
-    // Each change is one insert or remove: a poisoned map is still whole.
-    map.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// The lease's key in Redis.
-pub(super) fn lease_key(prefix: &str, key: &StoreKey) -> Vec<u8> {
-    [prefix.as_bytes(), b"l:", &key.0].concat()
-}
-
 impl Leases {
-    /// Starts the renewal task on the current Tokio runtime; it ends when
-    /// the store is dropped.
-    pub(super) fn start(conn: ConnectionManager, prefix: &'static str) -> Leases {
-        let held: Arc<Held> = Arc::default();
-        tokio::spawn(renew_forever(Arc::downgrade(&held), conn, prefix));
+    /// Starts the renewal and release tasks on the current Tokio runtime;
+    /// they end when the store and its leases are gone.
+    pub(super) fn start(conn: ConnectionManager) -> Leases {
+        let (wake, woken) = mpsc::channel(1);
+        let shared = Arc::new(Shared {
+            held: Tokens::default(),
+            given_back: Tokens::default(),
+            wake,
+        });
+        tokio::spawn(renew_forever(Arc::downgrade(&shared), conn.clone()));
+        tokio::spawn(release_forever(Arc::downgrade(&shared), woken, conn));
+        let mut process = [0u8; 8];
+        OsRng
+            .try_fill_bytes(&mut process)
+            .expect("the OS random number generator failed");
         Leases {
-            held,
-            release: Script::new(RELEASE),
-            prefix,
+            shared,
+            process: u64::from_le_bytes(process),
+            next: AtomicU64::new(0),
         }
     }
 
     /// A new token for `key`, armed to give the lease back when dropped:
-    /// if the acquire script's reply is lost after Redis set the lease,
+    /// if the load script's reply is lost after Redis set the lease,
     /// dropping the handle still releases it.
-    pub(super) fn arm(&self, key: StoreKey, conn: ConnectionManager) -> RedisLease {
+    pub(super) fn arm(&self, key: StoreKey) -> RedisLease {
         let mut token = [0u8; 16];
-        OsRng
-            .try_fill_bytes(&mut token)
-            .expect("the OS random number generator failed");
+        token[..8].copy_from_slice(&self.process.to_le_bytes());
+        let count = self.next.fetch_add(1, Ordering::Relaxed);
+        token[8..].copy_from_slice(&count.to_le_bytes());
         RedisLease {
             key,
             token,
-            held: self.held.clone(),
-            conn,
-            release: self.release.clone(),
-            lease_key: lease_key(self.prefix, &key),
+            shared: self.shared.clone(),
             released: false,
         }
+    }
+
+    /// The token of `key`'s lease if this process gave it back and Redis
+    /// may not know yet, for the next load to take over.
+    pub(super) fn given_back(&self, key: &StoreKey) -> Option<Token> {
+        tokens(&self.shared.given_back).get(key).copied()
     }
 }
 
 impl RedisLease {
-    /// Records that Redis granted the lease, so it is renewed.
-    pub(super) fn granted(&self) {
-        held(&self.held).insert(self.key, self.token);
+    /// Records that Redis granted the lease, so it is renewed; a lease
+    /// given back under the token it took over needs no telling any more.
+    pub(super) fn granted(&self, took_over: Option<Token>) {
+        tokens(&self.shared.held).insert(self.key, self.token);
+        if let Some(old) = took_over {
+            let mut given_back = tokens(&self.shared.given_back);
+            if given_back.get(&self.key) == Some(&old) {
+                given_back.remove(&self.key);
+            }
+        }
     }
 
-    /// Marks the lease as not held (Redis refused or already dropped it),
-    /// so dropping the handle sends nothing.
+    /// Marks the lease as not held (Redis refused it or there was no
+    /// session), so dropping the handle sends nothing.
     pub(super) fn disarm(&mut self) {
         self.released = true;
     }
 
-    /// Stops renewing and sends the release on the shared connection. One
-    /// poll queues the command ahead of any later request's acquire on the
-    /// same connection; waiting for Redis's reply would only hold the
-    /// response back by a round trip. If it could not be queued at once,
-    /// or fails, the lease lapses by itself within [`LEASE_TTL`].
+    /// Gives the lease back (see the module docs).
     pub(super) fn release(mut self) {
-        self.send_release();
+        self.give_back();
     }
 
-    fn send_release(&mut self) {
-        use rocket::futures::FutureExt as _;
+    fn give_back(&mut self) {
         if std::mem::replace(&mut self.released, true) {
             return;
         }
         {
-            let mut map = held(&self.held);
-            if map.get(&self.key) == Some(&self.token) {
-                map.remove(&self.key);
+            let mut held = tokens(&self.shared.held);
+            if held.get(&self.key) == Some(&self.token) {
+                held.remove(&self.key);
             }
         }
-        let (mut conn, script) = (self.conn.clone(), self.release.clone());
-        let (key, token) = (std::mem::take(&mut self.lease_key), self.token);
-        let mut release = Box::pin(async move {
-            let _: redis::RedisResult<i64> = script
-                .key(key)
-                .arg(&token[..])
-                .invoke_async(&mut conn)
-                .await;
-        });
-        if release.as_mut().now_or_never().is_none() {
-            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                runtime.spawn(release);
-            }
-        }
+        tokens(&self.shared.given_back).insert(self.key, self.token);
+        // Full means a wake is pending already, which will see this one.
+        let _ = self.shared.wake.try_send(());
     }
 }
 
 impl Drop for RedisLease {
     fn drop(&mut self) {
         // A request cancelled midway gives its lease back too.
-        self.send_release();
+        self.give_back();
+    }
+}
+
+/// Tells Redis of the leases given back, in batches, until the store is
+/// gone. A failed call (Redis away) gives up on its batch: those leases
+/// lapse by themselves within [`LEASE_TTL`].
+async fn release_forever(
+    shared: Weak<Shared>,
+    mut woken: mpsc::Receiver<()>,
+    mut conn: ConnectionManager,
+) {
+    let release = Script::new(RELEASE);
+    while woken.recv().await.is_some() {
+        loop {
+            let Some(map) = shared.upgrade() else { return };
+            let batch: Vec<(StoreKey, Token)> = tokens(&map.given_back)
+                .iter()
+                .take(MAX_BATCH)
+                .map(|(k, t)| (*k, *t))
+                .collect();
+            drop(map);
+            if batch.is_empty() {
+                break;
+            }
+            let mut call = release.prepare_invoke();
+            for (key, token) in &batch {
+                call.key(record_key(key)).arg(&token[..]);
+            }
+            let _: redis::RedisResult<i64> = call.invoke_async(&mut conn).await;
+            let Some(map) = shared.upgrade() else { return };
+            let mut given_back = tokens(&map.given_back);
+            for (key, token) in &batch {
+                // A newer lease of the same session may be on the list by now.
+                if given_back.get(key) == Some(token) {
+                    given_back.remove(key);
+                }
+            }
+        }
     }
 }
 
 /// Renews every held lease each tick until the store is gone.
-async fn renew_forever(held: Weak<Held>, mut conn: ConnectionManager, prefix: &'static str) {
+async fn renew_forever(shared: Weak<Shared>, mut conn: ConnectionManager) {
     let renew = Script::new(RENEW);
     loop {
         tokio::time::sleep(RENEW_EVERY).await;
-        let Some(map) = held.upgrade() else { return };
+        let Some(map) = shared.upgrade() else { return };
         let leases: Vec<(StoreKey, Token)> =
-            self::held(&map).iter().map(|(k, t)| (*k, *t)).collect();
+            tokens(&map.held).iter().map(|(k, t)| (*k, *t)).collect();
         drop(map);
         if leases.is_empty() {
             continue;
@@ -167,7 +234,7 @@ async fn renew_forever(held: Weak<Held>, mut conn: ConnectionManager, prefix: &'
         let mut call = renew.prepare_invoke();
         call.arg(LEASE_TTL.as_millis() as u64);
         for (key, token) in &leases {
-            call.key(lease_key(prefix, key)).arg(&token[..]);
+            call.key(record_key(key)).arg(&token[..]);
         }
         // A failed renewal (Redis away) is retried next tick; meanwhile
         // the version fence keeps a lapsed lease from losing writes.

@@ -4,133 +4,191 @@
 //!
 //! Keys (`<m>` is a session's store key as 16 raw bytes, the *member*):
 //! `memsess:s:<m>` a session, a hash of `d` data, `c` created ms, `v`
-//! version, `o` owner, `r` remembered (`1`), `l` label, `t` last use ms and
-//! `p` its tier (`f`, `a` or `o`); `memsess:l:<m>` its lease;
+//! version, `o` owner, `r` remembered (`1`), `l` label, `t` last use ms,
+//! `p` its tier (`f`, `a` or `o`) and, while a request holds its lease,
+//! `k` the lease's token and `x` when the lease lapses (ms);
 //! `memsess:u:<owner>` an owner's set of members; and the tiers, sorted
 //! sets `memsess:fresh`, `memsess:anon` and `memsess:owned` scored by when
 //! each member expires, so that a full tier evicts the session closest to
 //! its end (already expired ones first).
 //!
+//! The lease lives in the session's own hash rather than a key of its own:
+//! taking it is one more field in the write the load makes anyway, an
+//! unknown session costs one read and no write, and Redis keeps no extra
+//! key per request. A request costs Redis two scripts: the load (lease,
+//! read, idle clock, tier) and, if it writes, the save; the release is a
+//! two-command script whose reply nobody waits for.
+//!
+//! What is the same for every call of a store (the key prefix, the
+//! timeouts, the caps) is written into the scripts' text when the store is
+//! made ([`preamble`]), so a call carries only what changes: Redis builds a
+//! Lua string for every argument of every call.
+//!
 //! Every clock reading is Redis's own `TIME`, so instances whose clocks
-//! disagree still agree on idle times, deadlines and eviction order.
-//! Redis 7 replicates a script's effects, which is what lets a script read
-//! `TIME` before it writes; on Redis 5 and 6 `redis.replicate_commands()`
-//! turns that on. A nil reply reads as `false` in Redis's Lua.
+//! disagree still agree on idle times, deadlines, eviction order and when
+//! a lease lapses. Redis 7 replicates a script's effects, which is what
+//! lets a script read `TIME` before it writes; on Redis 5 and 6
+//! `redis.replicate_commands()` turns that on. A nil reply reads as
+//! `false` in Redis's Lua.
 
-/// Shared helpers, prepended to the scripts that need them. `LIMITS` is
-/// the position in ARGV of four numbers: idle and absolute ms, then the
-/// remembered pair.
+use std::time::Duration;
+
+use super::limits::Limits;
+
+/// The constants of one store, as Lua, put before each of its scripts:
+/// `P` the key prefix, the four timeouts in ms, `LEASE` how long a lease
+/// lasts unrenewed, `CAP` each tier's cap and `PER_USER` the sessions one
+/// owner may hold.
+pub(super) fn preamble(prefix: &str, limits: &Limits, lease: Duration) -> String {
+    let ms = |d: Duration| d.as_millis() as u64;
+    let tiers = limits.tiers();
+    format!(
+        "local P = '{prefix}'\n\
+         local IDLE, ABS, RIDLE, RABS = {}, {}, {}, {}\n\
+         local LEASE = {}\n\
+         local CAP = {{f = {}, a = {}, o = {}}}\n\
+         local PER_USER = {}\n",
+        ms(limits.idle),
+        ms(limits.absolute),
+        ms(limits.remember_idle),
+        ms(limits.remember_absolute),
+        ms(lease),
+        tiers.fresh,
+        tiers.anonymous,
+        tiers.owned,
+        limits.max_sessions_per_user,
+    )
+}
+
+/// Shared helpers, after the preamble and before each script that needs
+/// them.
 pub(super) const HELPERS: &str = r"
 if redis.replicate_commands then redis.replicate_commands() end
+local NAMES = {f = 'fresh', a = 'anon', o = 'owned'}
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
+-- The member in a session's key.
+local function member(key) return string.sub(key, #P + 3) end
 -- ms left for a session begun at `created` and last used `now`, by the
--- ordinary or the remembered pair of timeouts at ARGV[at..at+3].
-local function left(created, remembered, now, at)
-  if remembered == '1' then at = at + 2 end
-  return math.min(tonumber(ARGV[at]), tonumber(created) + tonumber(ARGV[at + 1]) - now)
+-- ordinary or the remembered pair of timeouts.
+local function left(created, remembered, now)
+  if remembered == '1' then return math.min(RIDLE, tonumber(created) + RABS - now) end
+  return math.min(IDLE, tonumber(created) + ABS - now)
 end
-local function forget(prefix, member, owner)
-  redis.call('DEL', prefix .. 's:' .. member)
-  redis.call('ZREM', prefix .. 'fresh', member)
-  redis.call('ZREM', prefix .. 'anon', member)
-  redis.call('ZREM', prefix .. 'owned', member)
-  if owner and owner ~= '' then redis.call('SREM', prefix .. 'u:' .. owner, member) end
+-- Deletes a session: its hash, its place in `tier` (`''` if it has none,
+-- false if not known: all three) and in its owner's index.
+local function forget(m, owner, tier)
+  redis.call('DEL', P .. 's:' .. m)
+  if tier then
+    if tier ~= '' then redis.call('ZREM', P .. NAMES[tier], m) end
+  else
+    for _, name in pairs(NAMES) do redis.call('ZREM', P .. name, m) end
+  end
+  if owner and owner ~= '' then redis.call('SREM', P .. 'u:' .. owner, m) end
 end
--- Evicts the members of a tier past `cap`, soonest to expire first.
-local function evict(prefix, tier, cap)
-  local over = redis.call('ZCARD', prefix .. tier) - tonumber(cap)
+-- Evicts the members of a tier past its cap, soonest to expire first.
+local function evict(tier)
+  local over = redis.call('ZCARD', P .. NAMES[tier]) - CAP[tier]
   if over <= 0 then return end
-  local victims = redis.call('ZPOPMIN', prefix .. tier, over)
+  local victims = redis.call('ZPOPMIN', P .. NAMES[tier], over)
   for i = 1, #victims, 2 do
-    forget(prefix, victims[i], redis.call('HGET', prefix .. 's:' .. victims[i], 'o'))
+    forget(victims[i], redis.call('HGET', P .. 's:' .. victims[i], 'o'), '')
   end
 end
--- Ends `owner`'s least recently used sessions past `cap`, sparing `keep`.
-local function cap_owner(prefix, owner, keep, cap)
-  local index = prefix .. 'u:' .. owner
+-- Ends `owner`'s least recently used sessions past PER_USER, sparing `keep`.
+local function cap_owner(owner, keep)
+  local index = P .. 'u:' .. owner
   local members = redis.call('SMEMBERS', index)
-  if #members <= tonumber(cap) then return end
+  if #members <= PER_USER then return end
   local live = {}
   for _, m in ipairs(members) do
     if m ~= keep then
-      local seen = redis.call('HGET', prefix .. 's:' .. m, 't')
+      local seen = redis.call('HGET', P .. 's:' .. m, 't')
       if seen then live[#live + 1] = {m, tonumber(seen)} else redis.call('SREM', index, m) end
     end
   end
   table.sort(live, function(a, b) return a[2] < b[2] end)
-  for i = 1, #live + 1 - tonumber(cap) do forget(prefix, live[i][1], owner) end
-end
--- Puts `member` in `tier` (scored by when it ends) and evicts past `cap`.
-local function place(prefix, member, tier, ends, cap)
-  local names = {f = 'fresh', a = 'anon', o = 'owned'}
-  redis.call('ZADD', prefix .. names[tier], ends, member)
-  redis.call('HSET', prefix .. 's:' .. member, 'p', tier)
-  evict(prefix, names[tier], cap)
+  for i = 1, #live + 1 - PER_USER do forget(live[i][1], owner, 'o') end
 end
 ";
 
-/// KEYS: record, lease. ARGV: 1 token, 2 lease ms, 3..6 limits, 7 member,
-/// 8 prefix, 9 anonymous cap. Reply: `{'ok', d, c, o, v, r, l}`, `{'busy'}`
-/// or `{'absent'}` (which leaves no lease behind).
+/// KEYS: record. ARGV: 1 token, 2 the token of a lease this process gave
+/// back but has not told Redis of yet (`''`: none), which this request
+/// may take over. Reply: `busy`, `absent`, or the record in one string
+/// (one reply to parse, not seven): `<c> <v> <r> <owner length> <label
+/// length> ` and then owner, label and data, back to back. Takes the lease, restarts the idle clock and moves the
+/// session's tier score along; a session whose client came back leaves the
+/// fresh tier.
 pub(super) const ACQUIRE: &str = r"
-if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'busy'} end
-local r = redis.call('HMGET', KEYS[1], 'd', 'c', 'o', 'v', 'r', 'l', 'p')
-if not r[4] then redis.call('DEL', KEYS[2]) return {'absent'} end
+local r = redis.call('HMGET', KEYS[1], 'd', 'c', 'o', 'v', 'r', 'l', 'p', 'k', 'x')
+if not r[4] then return 'absent' end
 local now = now_ms()
-local ms = left(r[2], r[5], now, 3)
+if r[8] and r[8] ~= ARGV[2] and tonumber(r[9]) > now then return 'busy' end
+local m = member(KEYS[1])
+local ms = left(r[2], r[5], now)
 if ms <= 0 then
-  forget(ARGV[8], ARGV[7], r[3])
-  redis.call('DEL', KEYS[2])
-  return {'absent'}
+  forget(m, r[3], r[7])
+  return 'absent'
 end
-redis.call('PEXPIRE', KEYS[1], ms)
-redis.call('HSET', KEYS[1], 't', now)
-local tier = r[7]
+local tier = r[7] or 'a'
 if tier == 'f' then
   -- The client came back with the cookie: the session moves on.
-  redis.call('ZREM', ARGV[8] .. 'fresh', ARGV[7])
+  redis.call('HSET', KEYS[1], 'k', ARGV[1], 'x', now + LEASE, 't', now, 'p', 'a')
+  redis.call('ZREM', P .. 'fresh', m)
   tier = 'a'
+else
+  redis.call('HSET', KEYS[1], 'k', ARGV[1], 'x', now + LEASE, 't', now)
 end
-place(ARGV[8], ARGV[7], tier, now + ms, tier == 'a' and ARGV[9] or math.huge)
-return {'ok', r[1], r[2], r[3] or '', r[4], r[5] or '', r[6] or ''}
+redis.call('PEXPIRE', KEYS[1], ms)
+-- Only a member new to its tier can take the tier past its cap.
+if redis.call('ZADD', P .. NAMES[tier], now + ms, m) == 1 and tier == 'a' then evict('a') end
+local owner, label = r[3] or '', r[6] or ''
+return table.concat({r[2], r[4], r[5] == '1' and '1' or '0', #owner, #label, owner .. label .. r[1]}, ' ')
 ";
 
-/// Writes the record in ARGV into `rec`; `was` is the owner it had.
-/// ARGV: 2 data, 3 created, 4 owner, 5 version, 6 remembered, 7 label,
-/// 8..11 limits, 12 member, 13 prefix, then 14 fresh, 15 anonymous,
-/// 16 owned and 17 per-user caps. Returns when it ends, or false if its
-/// time is up.
+/// Writes the record in ARGV (2 data, 3 created, 4 owner, 5 version,
+/// 6 remembered, 7 label) into `rec`, member `m`, in `tier`, with its idle
+/// clock restarted; `existed` if `rec` was there, `was` the owner it had.
+/// Returns when it ends, or false if its time is up. The caller puts it in
+/// its tier's sorted set.
 pub(super) const WRITE: &str = r"
-local function write(rec, was, now)
-  local ms = left(ARGV[3], ARGV[6], now, 8)
+local function write(rec, m, existed, was, now, tier)
+  local ms = left(ARGV[3], ARGV[6], now)
   if ms <= 0 then return false end
-  redis.call('HSET', rec, 'd', ARGV[2], 'c', ARGV[3], 'v', ARGV[5], 't', now)
-  for field, value in pairs({o = ARGV[4], r = ARGV[6], l = ARGV[7]}) do
-    if value == '' then redis.call('HDEL', rec, field) else redis.call('HSET', rec, field, value) end
+  local set, unset = {'d', ARGV[2], 'c', ARGV[3], 'v', ARGV[5], 't', now, 'p', tier}, {}
+  for _, field in ipairs({{'o', ARGV[4]}, {'r', ARGV[6]}, {'l', ARGV[7]}}) do
+    if field[2] ~= '' then
+      set[#set + 1] = field[1]
+      set[#set + 1] = field[2]
+    else
+      unset[#unset + 1] = field[1]
+    end
   end
+  redis.call('HSET', rec, unpack(set))
+  if existed and #unset > 0 then redis.call('HDEL', rec, unpack(unset)) end
   redis.call('PEXPIRE', rec, ms)
-  if was and was ~= ARGV[4] then redis.call('SREM', ARGV[13] .. 'u:' .. was, ARGV[12]) end
+  if was and was ~= ARGV[4] then redis.call('SREM', P .. 'u:' .. was, m) end
   if ARGV[4] ~= '' then
-    local index = ARGV[13] .. 'u:' .. ARGV[4]
-    redis.call('SADD', index, ARGV[12])
+    local index = P .. 'u:' .. ARGV[4]
+    redis.call('SADD', index, m)
     -- The index outlives every session in it.
-    redis.call('PEXPIRE', index, math.max(tonumber(ARGV[9]), tonumber(ARGV[11])))
+    redis.call('PEXPIRE', index, math.max(ABS, RABS))
   end
   return now + ms
 end
-local function owned_place(was, ends)
-  place(ARGV[13], ARGV[12], 'o', ends, ARGV[16])
-  if ARGV[4] ~= '' and was ~= ARGV[4] then cap_owner(ARGV[13], ARGV[4], ARGV[12], ARGV[17]) end
-end
 ";
 
-/// KEYS: record. ARGV: 1 expected version ('' = none), then as WRITE.
-/// Returns 1 written, 0 gone, 2 conflict.
+/// KEYS: record. ARGV: 1 expected version (`''`: none, a new session),
+/// then as WRITE. Returns 1 written, 0 gone, 2 conflict.
+///
+/// A save of a loaded session that keeps its owner and its timeouts only
+/// writes the data and the version: the load restarted the idle clock and
+/// placed the session in its tier moments before, so there is nothing
+/// else to move.
 pub(super) const SAVE: &str = r"
-local cur = redis.call('HMGET', KEYS[1], 'v', 'o', 'p')
+local cur = redis.call('HMGET', KEYS[1], 'v', 'o', 'p', 'r', 'l')
 if ARGV[1] == '' then
   if cur[1] then return 2 end
 elseif not cur[1] then
@@ -138,54 +196,61 @@ elseif not cur[1] then
 elseif cur[1] ~= ARGV[1] then
   return 2
 end
-local ends = write(KEYS[1], cur[2], now_ms())
-if not ends then forget(ARGV[13], ARGV[12], cur[2]) return 0 end
-if ARGV[4] ~= '' or cur[3] == 'o' then
-  if cur[3] and cur[3] ~= 'o' then
-    redis.call('ZREM', ARGV[13] .. (cur[3] == 'f' and 'fresh' or 'anon'), ARGV[12])
+if cur[1] and (cur[2] or '') == ARGV[4] and (cur[4] or '') == ARGV[6] then
+  if (cur[5] or '') == ARGV[7] then
+    redis.call('HSET', KEYS[1], 'd', ARGV[2], 'v', ARGV[5])
+  elseif ARGV[7] == '' then
+    redis.call('HSET', KEYS[1], 'd', ARGV[2], 'v', ARGV[5])
+    redis.call('HDEL', KEYS[1], 'l')
+  else
+    redis.call('HSET', KEYS[1], 'd', ARGV[2], 'v', ARGV[5], 'l', ARGV[7])
   end
-  owned_place(cur[2], ends)
-elseif not cur[1] then
-  place(ARGV[13], ARGV[12], 'f', ends, ARGV[14])
-else
-  place(ARGV[13], ARGV[12], cur[3], ends, math.huge)
+  return 1
 end
+local m = member(KEYS[1])
+local tier = cur[3] or 'a'
+if ARGV[4] ~= '' or cur[3] == 'o' then tier = 'o' elseif not cur[1] then tier = 'f' end
+local ends = write(KEYS[1], m, cur[1], cur[2], now_ms(), tier)
+if not ends then forget(m, cur[2], cur[3]) return 0 end
+if cur[3] and cur[3] ~= tier then redis.call('ZREM', P .. NAMES[cur[3]], m) end
+if redis.call('ZADD', P .. NAMES[tier], ends, m) == 1 then evict(tier) end
+if tier == 'o' and ARGV[4] ~= '' and cur[2] ~= ARGV[4] then cap_owner(ARGV[4], m) end
 return 1
 ";
 
-/// KEYS: old record, new record. ARGV: 1 expected version, then as WRITE
-/// (member is the new one), 18 old member. Returns 1 written, 0 gone,
-/// 2 conflict; on 0 or 2 neither key changed.
+/// KEYS: old record, new record. ARGV: 1 expected version, then as WRITE.
+/// Returns 1 written, 0 gone, 2 conflict; on 0 or 2 neither key changed.
 pub(super) const ROTATE: &str = r"
 local cur = redis.call('HMGET', KEYS[1], 'v', 'o', 'p')
 if not cur[1] then return 0 end
 if cur[1] ~= ARGV[1] or redis.call('EXISTS', KEYS[2]) == 1 then return 2 end
 local now = now_ms()
-if left(ARGV[3], ARGV[6], now, 8) <= 0 then return 0 end
-forget(ARGV[13], ARGV[18], cur[2])
-local ends = write(KEYS[2], nil, now)
-if ARGV[4] ~= '' or cur[3] == 'o' then
-  owned_place(nil, ends)
-else
-  -- A rotated session has a client that came back.
-  place(ARGV[13], ARGV[12], 'a', ends, ARGV[15])
-end
+if left(ARGV[3], ARGV[6], now) <= 0 then return 0 end
+forget(member(KEYS[1]), cur[2], cur[3])
+local m = member(KEYS[2])
+-- A rotated session has a client that came back: at least anonymous.
+local tier = (ARGV[4] ~= '' or cur[3] == 'o') and 'o' or 'a'
+local ends = write(KEYS[2], m, false, nil, now, tier)
+redis.call('ZADD', P .. NAMES[tier], ends, m)
+evict(tier)
+if tier == 'o' and ARGV[4] ~= '' then cap_owner(ARGV[4], m) end
 return 1
 ";
 
-/// KEYS: record. ARGV: member, prefix.
+/// KEYS: record.
 pub(super) const REMOVE: &str = r"
-forget(ARGV[2], ARGV[1], redis.call('HGET', KEYS[1], 'o'))
+local r = redis.call('HMGET', KEYS[1], 'o', 'p')
+forget(member(KEYS[1]), r[1], r[2])
 return 1
 ";
 
-/// KEYS: the owner's index. ARGV: prefix. Reply: member, created, last
-/// use, remembered, label for each live session, flat; drops members
-/// whose session has expired. Reads nothing that restarts a clock.
+/// KEYS: the owner's index. Reply: member, created, last use, remembered,
+/// label for each live session, flat; drops members whose session has
+/// expired. Reads nothing that restarts a clock.
 pub(super) const LIST: &str = r"
 local out = {}
 for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local r = redis.call('HMGET', ARGV[1] .. 's:' .. m, 'c', 't', 'r', 'l')
+  local r = redis.call('HMGET', P .. 's:' .. m, 'c', 't', 'r', 'l')
   if r[1] then
     for _, v in ipairs({m, r[1], r[2] or r[1], r[3] or '', r[4] or ''}) do out[#out + 1] = v end
   else
@@ -195,17 +260,24 @@ end
 return out
 ";
 
-/// KEYS: lease. ARGV: token.
+/// KEYS: records. ARGV: one token per record. Gives each lease back if
+/// that token still holds it (a lease that lapsed and was taken by another
+/// request is theirs).
 pub(super) const RELEASE: &str = r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+for i, key in ipairs(KEYS) do
+  if redis.call('HGET', key, 'k') == ARGV[i] then redis.call('HDEL', key, 'k', 'x') end
+end
 return 0
 ";
 
-/// KEYS: leases. ARGV: lease ms, then one token per lease. Extends each
+/// KEYS: records. ARGV: lease ms, then one token per record. Extends each
 /// lease that is still held by its token.
 pub(super) const RENEW: &str = r"
+if redis.replicate_commands then redis.replicate_commands() end
+local t = redis.call('TIME')
+local lapses = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[1])
 for i, key in ipairs(KEYS) do
-  if redis.call('GET', key) == ARGV[i + 1] then redis.call('PEXPIRE', key, ARGV[1]) end
+  if redis.call('HGET', key, 'k') == ARGV[i + 1] then redis.call('HSET', key, 'x', lapses) end
 end
 return 0
 ";

@@ -5,8 +5,8 @@
 //! documents the keys), which Redis runs atomically, so the store keeps the
 //! same contract as the embedded one across processes:
 //!
-//! * **Lease**: a short `SET NX PX` lease, renewed while its request runs
-//!   (see `redis_lease`). A request that finds it taken polls (2 ms,
+//! * **Lease**: a short lease kept in the session's own hash, renewed
+//!   while its request runs (see `redis_lease`). A request that finds it taken polls (2 ms,
 //!   doubling to 50 ms) for up to 10 s, then gets [`StoreError::Busy`].
 //! * **Fence**: a write names the version it loaded; the script compares it
 //!   with the stored one and writes nothing on a mismatch. A request that
@@ -37,8 +37,8 @@ use redis::{Script, ScriptInvocation};
 
 use super::id::StoreKey;
 use super::limits::Limits;
-use super::redis_lease::{lease_key, Leases, RedisLease, LEASE_TTL, LEASE_WAIT};
-use super::redis_scripts::{ACQUIRE, HELPERS, LIST, REMOVE, ROTATE, SAVE, WRITE};
+use super::redis_lease::{Leases, RedisLease, Token, LEASE_TTL, LEASE_WAIT};
+use super::redis_scripts::{preamble, ACQUIRE, HELPERS, LIST, REMOVE, ROTATE, SAVE, WRITE};
 use super::store::{Lease, Record, SessionInfo, SessionStore, StoreError, StoreResult};
 
 const PREFIX: &str = "memsess:";
@@ -65,7 +65,6 @@ pub struct RedisStore {
     conn: ConnectionManager,
     scripts: Scripts,
     leases: Leases,
-    limits: Limits,
     // The outcome of the last operation, for health reports that must not
     // touch the store themselves.
     reachable: AtomicBool,
@@ -79,7 +78,8 @@ struct Scripts {
     list: Script,
 }
 
-fn record_key(key: &StoreKey) -> Vec<u8> {
+/// The key of a session's hash in Redis.
+pub(super) fn record_key(key: &StoreKey) -> Vec<u8> {
     [PREFIX.as_bytes(), b"s:", &key.0].concat()
 }
 
@@ -157,19 +157,19 @@ impl RedisStore {
             .set_max_delay(Duration::from_millis(500));
         let conn =
             ConnectionManager::new_lazy_with_config(client, config).map_err(|e| e.to_string())?;
-        let with_helpers = |body: &str| Script::new(&format!("{HELPERS}{body}"));
-        let with_writer = |body: &str| Script::new(&format!("{HELPERS}{WRITE}{body}"));
+        let constants = preamble(PREFIX, &limits, LEASE_TTL);
+        let with_helpers = |body: &str| Script::new(&format!("{constants}{HELPERS}{body}"));
+        let with_writer = |body: &str| Script::new(&format!("{constants}{HELPERS}{WRITE}{body}"));
         Ok(RedisStore {
-            leases: Leases::start(conn.clone(), PREFIX),
+            leases: Leases::start(conn.clone()),
             conn,
             scripts: Scripts {
                 acquire: with_helpers(ACQUIRE),
                 save: with_writer(SAVE),
                 rotate: with_writer(ROTATE),
                 remove: with_helpers(REMOVE),
-                list: Script::new(LIST),
+                list: Script::new(&format!("{constants}{LIST}")),
             },
-            limits,
             reachable: AtomicBool::new(true),
         })
     }
@@ -180,44 +180,27 @@ impl RedisStore {
         result.map_err(|e| StoreError::Unavailable(e.to_string()))
     }
 
-    /// Appends the four timeouts, in ms: idle, absolute, then remembered.
-    fn push_limits(&self, call: &mut ScriptInvocation<'_>) {
-        let l = &self.limits;
-        for timeout in [l.idle, l.absolute, l.remember_idle, l.remember_absolute] {
-            call.arg(timeout.as_millis() as u64);
-        }
-    }
-
-    /// Appends ARGV 2..=17 of the write scripts: the record, the limits,
-    /// the member, the prefix and the caps.
-    fn push_record(&self, call: &mut ScriptInvocation<'_>, record: &Record, member: &StoreKey) {
+    /// Appends ARGV 2..=7 of the write scripts: the record.
+    fn push_record(call: &mut ScriptInvocation<'_>, record: &Record) {
         call.arg(record.data.as_ref())
             .arg(record.created_ms)
             .arg(record.owner.as_deref().unwrap_or(""))
             .arg(record.version)
             .arg(if record.remembered { "1" } else { "" })
             .arg(record.label.as_deref().unwrap_or(""));
-        self.push_limits(call);
-        let tiers = self.limits.tiers();
-        call.arg(&member.0[..])
-            .arg(PREFIX)
-            .arg(tiers.fresh)
-            .arg(tiers.anonymous)
-            .arg(tiers.owned)
-            .arg(self.limits.max_sessions_per_user);
     }
 
-    /// One attempt at the lease and the record.
-    async fn try_acquire(&self, key: &StoreKey, lease: &RedisLease) -> StoreResult<Vec<Vec<u8>>> {
+    /// One attempt at the lease and the record, taking over `given_back`.
+    async fn try_acquire(
+        &self,
+        key: &StoreKey,
+        lease: &RedisLease,
+        given_back: Option<&Token>,
+    ) -> StoreResult<Vec<u8>> {
         let mut call = self.scripts.acquire.prepare_invoke();
         call.key(record_key(key))
-            .key(lease_key(PREFIX, key))
             .arg(&lease.token[..])
-            .arg(LEASE_TTL.as_millis() as u64);
-        self.push_limits(&mut call);
-        call.arg(&key.0[..])
-            .arg(PREFIX)
-            .arg(self.limits.tiers().anonymous);
+            .arg(given_back.map_or(&[][..], |t| &t[..]));
         let mut conn = self.conn.clone();
         self.checked(call.invoke_async(&mut conn).await)
     }
@@ -232,17 +215,24 @@ fn written(reply: i64) -> StoreResult<()> {
     }
 }
 
-/// The record in an acquire reply: `ok, d, c, o, v, r, l`.
-fn parse_record(reply: &[Vec<u8>]) -> Option<Record> {
-    let [_, data, created, owner, version, remembered, label] = reply else {
-        return None;
-    };
+/// The record in an acquire reply: `<c> <v> <r> <owner length> <label
+/// length> <owner><label><data>`.
+fn parse_record(reply: &[u8]) -> Option<Record> {
+    let mut parts = reply.splitn(6, |b| *b == b' ');
+    let created_ms = number(parts.next()?)?;
+    let version = number(parts.next()?)?;
+    let remembered = parts.next()? == b"1";
+    let owner_len = usize::try_from(number(parts.next()?)?).ok()?;
+    let label_len = usize::try_from(number(parts.next()?)?).ok()?;
+    let rest = parts.next()?;
+    let (owner, rest) = rest.split_at_checked(owner_len)?;
+    let (label, data) = rest.split_at_checked(label_len)?;
     Some(Record {
-        data: String::from_utf8(data.clone()).ok()?.into(),
-        created_ms: number(created)?,
+        data: std::str::from_utf8(data).ok()?.into(),
+        created_ms,
         owner: text(owner),
-        version: number(version)?,
-        remembered: remembered == b"1",
+        version,
+        remembered,
         label: text(label),
     })
 }
@@ -250,36 +240,32 @@ fn parse_record(reply: &[Vec<u8>]) -> Option<Record> {
 #[rocket::async_trait]
 impl SessionStore for RedisStore {
     async fn acquire(&self, key: &StoreKey) -> StoreResult<Option<(Record, Lease)>> {
-        let mut lease = self.leases.arm(*key, self.conn.clone());
+        let mut lease = self.leases.arm(*key);
         let deadline = Instant::now() + LEASE_WAIT;
         let mut pause = Duration::from_millis(2);
         loop {
-            let reply = self.try_acquire(key, &lease).await?;
-            match reply.first().map(Vec::as_slice) {
-                Some(b"ok") => {
-                    let record = parse_record(&reply).ok_or_else(|| {
-                        StoreError::Unavailable("malformed session record".into())
-                    })?;
-                    lease.granted();
-                    return Ok(Some((record, Lease::new(lease))));
-                }
-                Some(b"absent") => {
-                    // The script gave its lease back already.
+            let given_back = self.leases.given_back(key);
+            let reply = self.try_acquire(key, &lease, given_back.as_ref()).await?;
+            match reply.as_slice() {
+                b"absent" => {
+                    // There is no session, so no lease was taken.
                     lease.disarm();
                     return Ok(None);
                 }
-                Some(b"busy") if Instant::now() < deadline => {
+                b"busy" if Instant::now() < deadline => {
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_millis(50));
                 }
-                Some(b"busy") => {
+                b"busy" => {
                     lease.disarm();
                     return Err(StoreError::Busy);
                 }
-                _ => {
-                    return Err(StoreError::Unavailable(
-                        "unexpected reply to acquire".into(),
-                    ))
+                packed => {
+                    let record = parse_record(packed).ok_or_else(|| {
+                        StoreError::Unavailable("malformed session record".into())
+                    })?;
+                    lease.granted(given_back);
+                    return Ok(Some((record, Lease::new(lease))));
                 }
             }
         }
@@ -295,7 +281,7 @@ impl SessionStore for RedisStore {
         let mut call = self.scripts.save.prepare_invoke();
         call.key(record_key(key))
             .arg(expected.map(|v| v.to_string()).unwrap_or_default());
-        self.push_record(&mut call, &record, key);
+        Self::push_record(&mut call, &record);
         let mut conn = self.conn.clone();
         written(self.checked(call.invoke_async(&mut conn).await)?)
     }
@@ -309,8 +295,7 @@ impl SessionStore for RedisStore {
     ) -> StoreResult<()> {
         let mut call = self.scripts.rotate.prepare_invoke();
         call.key(record_key(old)).key(record_key(new)).arg(expected);
-        self.push_record(&mut call, &record, new);
-        call.arg(&old.0[..]);
+        Self::push_record(&mut call, &record);
         let mut conn = self.conn.clone();
         written(self.checked(call.invoke_async(&mut conn).await)?)
     }
@@ -321,8 +306,6 @@ impl SessionStore for RedisStore {
             .scripts
             .remove
             .key(record_key(key))
-            .arg(&key.0[..])
-            .arg(PREFIX)
             .invoke_async(&mut conn)
             .await;
         self.checked(result).map(drop)
@@ -334,7 +317,6 @@ impl SessionStore for RedisStore {
             self.scripts
                 .list
                 .key(format!("{PREFIX}u:{owner}"))
-                .arg(PREFIX)
                 .invoke_async(&mut conn)
                 .await,
         )?;

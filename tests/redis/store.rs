@@ -96,19 +96,24 @@ async fn an_outage_fails_fast_and_the_store_recovers_by_itself() {
     assert!(store.is_reachable());
 }
 
-/// Sets a lease on `key` as an instance that then crashed would leave it.
+/// Sets a lease on `key` as an instance that then crashed would leave it:
+/// the lease fields of the session's hash, lapsing `ms` from now by
+/// Redis's clock (see `src/session/redis_scripts.rs`).
 async fn leave_a_lease(url: &str, key: &memsess::session::StoreKey, ms: u64) {
     let client = redis::Client::open(url).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let lease = [b"memsess:l:".as_slice(), &key.0].concat();
-    let _: () = redis::cmd("SET")
-        .arg(lease)
-        .arg("token-of-a-dead-instance")
-        .arg("PX")
-        .arg(ms)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let record = [b"memsess:s:".as_slice(), &key.0].concat();
+    let _: i64 = redis::Script::new(
+        "local t = redis.call('TIME') \
+         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) \
+         redis.call('HSET', KEYS[1], 'k', 'token-of-a-dead-instance', 'x', now + tonumber(ARGV[1])) \
+         return 1",
+    )
+    .key(record)
+    .arg(ms)
+    .invoke_async(&mut conn)
+    .await
+    .unwrap();
 }
 
 #[rocket::async_test]
