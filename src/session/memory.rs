@@ -12,10 +12,15 @@
 //!   removed slot never comes back, and there is no check-then-write race.
 //! * **Leases** are `KeyedLocks`: one async mutex per key in use, held by
 //!   the request from load to response; idle sessions cost nothing there.
-//! * **Expiry** is moka's, per entry: each slot expires its idle timeout
-//!   after its last read, or at its absolute deadline if that comes first,
-//!   by the ordinary or the remembered pair (see [`Limits`]). Loads check
-//!   the wall clock too, so a slot is never served past its end.
+//! * **Expiry** is moka's. The anonymous and owned tiers expire each slot
+//!   by its own record (`SlotExpiry`): its idle timeout after its last
+//!   read, or its absolute deadline if that comes first, by the ordinary
+//!   or the remembered pair (see [`Limits`]). The fresh tier holds only
+//!   ordinary sessions (a remembered one starts in the anonymous tier), so
+//!   it uses moka's plain time-to-idle: no per-entry timer to keep, which
+//!   is what a flood of new sessions would otherwise pay for. Loads check
+//!   the wall clock too (idle and absolute), so a slot is never served
+//!   past its end.
 //! * **Tiers** (see [`Limits`]): new sessions start in the *fresh* tier,
 //!   move to the *anonymous* tier when their client comes back, and to the
 //!   *owned* tier when they get an owner (at login). Slots only ever move
@@ -137,6 +142,11 @@ impl MemoryStore {
                 .eviction_policy(EvictionPolicy::lru())
                 .expire_after(SlotExpiry(limits))
         };
+        let fresh = Cache::builder()
+            .max_capacity(capacities.fresh)
+            .eviction_policy(EvictionPolicy::lru())
+            .time_to_idle(limits.idle)
+            .build_with_hasher(KeyHashBuilder::default());
         let owners: Arc<OwnerIndex<Slot>> = Arc::default();
         let index = owners.clone();
         let owned = tier(capacities.owned)
@@ -148,7 +158,7 @@ impl MemoryStore {
             })
             .build_with_hasher(KeyHashBuilder::default());
         MemoryStore {
-            fresh: tier(capacities.fresh).build_with_hasher(KeyHashBuilder::default()),
+            fresh,
             anonymous: tier(capacities.anonymous).build_with_hasher(KeyHashBuilder::default()),
             owned,
             locks: KeyedLocks::default(),
@@ -178,8 +188,8 @@ impl MemoryStore {
                 self.owned.insert(key, slot).await;
             }
             (2, None) => self.owned.insert(key, slot).await,
-            (1, None) => self.anonymous.insert(key, slot).await,
-            _ => self.fresh.insert(key, slot).await,
+            (0, None) if !slot.lock().record.remembered => self.fresh.insert(key, slot).await,
+            _ => self.anonymous.insert(key, slot).await,
         }
     }
 
@@ -218,6 +228,13 @@ impl MemoryStore {
         None
     }
 
+    /// Whether any tier holds `key`, without touching its idle clock.
+    fn holds(&self, key: &StoreKey) -> bool {
+        [&self.fresh, &self.anonymous, &self.owned]
+            .iter()
+            .any(|tier| tier.contains_key(key))
+    }
+
     /// Like [`find`](Self::find), for callers without the lease: probes
     /// the tiers in the order slots move, so a slot on the move is seen.
     async fn find_unleased(&self, key: &StoreKey) -> Option<(Arc<Slot>, Place)> {
@@ -237,6 +254,11 @@ impl MemoryStore {
 
     /// Puts a new slot for `record` in its tier and indexes its owner.
     async fn place(&self, key: StoreKey, record: Record, place: Place) {
+        // The fresh tier has no per-entry expiry, so no remembered slot.
+        let place = match place {
+            Place::Fresh if record.remembered => Place::Anonymous,
+            place => place,
+        };
         let owner = record.owner.clone();
         let slot = Slot::new(record, now_ms(), false);
         match owner {
@@ -309,14 +331,14 @@ impl SessionStore for MemoryStore {
         let Some(version) = expected else {
             // A new session: its key comes from a fresh random id, so only
             // this request can be creating it.
-            if self.find(key).await.is_some() {
+            if self.holds(key) {
                 return Err(StoreError::Conflict);
             }
             self.place(*key, record, Place::Fresh).await;
             return Ok(());
         };
         let (slot, place) = self.find(key).await.ok_or(StoreError::Gone)?;
-        let gained = {
+        let (gained, remembered) = {
             let mut state = slot.lock();
             fence(&state, version)?;
             let old_owner = state.record.owner.take();
@@ -329,8 +351,9 @@ impl SessionStore for MemoryStore {
                     self.owners.insert(new, *key, slot.clone());
                 }
             }
+            let remembered = record.remembered;
             state.record = record;
-            gained.flatten()
+            (gained.flatten(), remembered)
         };
         if place != Place::Owned && !self.tier(place).contains_key(key) {
             // Evicted while this request held it (these tiers have no
@@ -343,6 +366,9 @@ impl SessionStore for MemoryStore {
                 self.promote(*key, slot, place, Place::Owned).await;
             }
             self.cap(&owner, *key).await;
+        } else if remembered && place == Place::Fresh {
+            // The fresh tier has no per-entry expiry for the longer timeouts.
+            self.promote(*key, slot, place, Place::Anonymous).await;
         }
         Ok(())
     }
