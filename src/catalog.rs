@@ -84,18 +84,34 @@ pub fn find(id: &str) -> Option<&'static Product> {
     PRODUCTS.iter().find(|p| p.id == id)
 }
 
-/// `1234` cents as `$12.34`.
+/// `1234` cents as `$12.34`, with thousands separators (`$1,234.50`).
+/// Written digit by digit into one string: a cart page shows a dozen
+/// prices, and `format!` with a grouping pass made three strings each.
 pub fn dollars(cents: u64) -> String {
-    let whole = (cents / 100).to_string();
-    // Thousands separators: $1,234.50.
-    let mut grouped = String::new();
-    for (i, digit) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i).is_multiple_of(3) {
-            grouped.push(',');
+    // The whole dollars' digits, least significant first.
+    let mut digits = [0u8; 20];
+    let (mut whole, mut len) = (cents / 100, 0);
+    loop {
+        digits[len] = b'0' + (whole % 10) as u8;
+        len += 1;
+        whole /= 10;
+        if whole == 0 {
+            break;
         }
-        grouped.push(digit);
     }
-    format!("${grouped}.{:02}", cents % 100)
+    let mut text = String::with_capacity(len + len / 3 + 4);
+    text.push('$');
+    for place in (0..len).rev() {
+        text.push(char::from(digits[place]));
+        if place > 0 && place % 3 == 0 {
+            text.push(',');
+        }
+    }
+    let rest = (cents % 100) as u8;
+    text.push('.');
+    text.push(char::from(b'0' + rest / 10));
+    text.push(char::from(b'0' + rest % 10));
+    text
 }
 
 #[cfg(test)]

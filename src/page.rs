@@ -95,13 +95,28 @@ impl Chrome {
     /// # Errors
     /// If the flash was there but the session could not be saved.
     pub async fn of(session: &Session, count: Option<&CartCount>) -> Result<Chrome, SessionError> {
+        let cart_count = count.map_or(0, |count| (count.0)(session));
+        Chrome::with_cart_count(session, cart_count).await
+    }
+
+    /// As [`of`](Self::of), for a page that has read the cart itself and
+    /// knows its item count.
+    ///
+    /// # Errors
+    /// If the flash was there but the session could not be saved.
+    pub async fn with_cart_count(
+        session: &Session,
+        cart_count: u32,
+    ) -> Result<Chrome, SessionError> {
         let flash = session.take::<Flash>(FLASH_KEY);
         if flash.is_some() {
             session.save().await?;
         }
         Ok(Chrome {
+            user: session.owner(),
+            csrf_token: crate::csrf::existing(session),
+            cart_count,
             flash,
-            ..Chrome::without_flash(session, count)
         })
     }
 

@@ -122,13 +122,16 @@ struct CartPage {
 }
 
 #[get("/cart")]
-async fn cart_page(session: Session, chrome: Chrome) -> Result<RawHtml<String>, AppError> {
+async fn cart_page(session: Session) -> Result<RawHtml<String>, AppError> {
+    // The cart is read once, for the page and the header's count alike.
     let cart = load(&session);
-    let total_cents = cart
-        .total_cents()
+    let chrome = Chrome::with_cart_count(&session, cart.count()).await?;
+    let priced = cart.priced();
+    let total_cents = priced
+        .iter()
+        .try_fold(0u64, |sum, (_, _, cents)| sum.checked_add(*cents))
         .ok_or_else(|| AppError::Internal("cart total overflows".into()))?;
-    let lines = cart
-        .priced()
+    let lines = priced
         .into_iter()
         .map(|(product, quantity, cents)| LineView {
             product,
