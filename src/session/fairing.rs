@@ -213,11 +213,14 @@ fn session_cookie(config: &SessionConfig, value: String) -> Cookie<'static> {
 /// answer (the app starts anyway, and recovers when the store is back).
 async fn announce(config: &SessionConfig, store: &dyn SessionStore) {
     let place = match (config.store.as_str(), &config.snapshot_file) {
-        ("memory", Some(file)) => format!(
+        ("memory", Some(file)) if store.keeps_across_restarts() => format!(
             "in memory, kept across restarts in {} (written every {} s)",
             file.display(),
             config.snapshot_interval.as_secs()
         ),
+        ("memory", Some(_)) => {
+            "in memory only (the snapshot is off for this run: see the error above)".to_owned()
+        }
         ("memory", None) => "in memory only (session.snapshot_file is off)".to_owned(),
         (url, _) => format!("in Redis at {}", without_password(url)),
     };

@@ -330,6 +330,22 @@ pub trait SessionStore: Send + Sync + 'static {
     /// ```
     async fn len(&self) -> StoreResult<u64>;
 
+    /// Whether sessions outlive a restart of this process: true for a
+    /// shared store, and for the memory store with a working snapshot.
+    /// For the launch log; the default is `true`.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use memsess::session::{MemoryStore, SessionStore};
+    ///
+    /// let store = MemoryStore::new(10, Duration::from_secs(60), Duration::from_secs(600));
+    /// assert!(!store.keeps_across_restarts()); // no snapshot file
+    /// ```
+    fn keeps_across_restarts(&self) -> bool {
+        true
+    }
+
     /// Asks the store whether it answers (for the launch log). The default
     /// is `Ok`, for stores that live in the process.
     ///

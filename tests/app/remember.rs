@@ -154,3 +154,26 @@ fn a_user_agent_of_any_shape_gives_a_short_label_and_never_an_error() {
     let label = crate::web::attr(&account, "data-client").unwrap();
     assert!(label.chars().count() <= 48, "{label}");
 }
+
+#[test]
+fn a_login_starts_a_new_absolute_clock() {
+    let client = client(&[
+        ("session.idle_timeout", 60),
+        ("session.absolute_timeout", 3),
+        ("session.remember_absolute_timeout", 60),
+    ]);
+    // An anonymous session near its deadline logs in: not cut short.
+    let started = Instant::now();
+    csrf_token(&client);
+    sleep(Duration::from_millis(2000));
+    log_in(&client, false);
+    sleep(Duration::from_millis(3300).saturating_sub(started.elapsed()));
+    assert_eq!(logged_in_as(&client).as_deref(), Some("alice"));
+
+    // A remembered session past the ordinary deadline logs in again
+    // without "Keep me signed in": still signed in after.
+    log_in(&client, true);
+    sleep(Duration::from_millis(3300));
+    log_in(&client, false);
+    assert_eq!(logged_in_as(&client).as_deref(), Some("alice"));
+}
