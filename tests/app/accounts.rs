@@ -333,4 +333,21 @@ fn the_device_cookie_is_long_lived_http_only_and_secure_in_release() {
         "{attrs:?}"
     );
     assert!(!attrs.iter().any(|a| a.starts_with("domain")));
+    drop(signup);
+
+    // Deleting the account removes it, with the attributes a browser needs
+    // to accept the removal of a __Host- cookie.
+    let deleted = post_form(
+        &release,
+        "/account/delete",
+        &[("password", "veras-password")],
+    );
+    assert_eq!(deleted.status(), Status::SeeOther);
+    let attrs = device_cookie(&deleted, "__Host-gdev");
+    for wanted in ["max-age=0", "secure", "path=/"] {
+        assert!(
+            attrs.contains(&wanted.to_owned()),
+            "{wanted} missing: {attrs:?}"
+        );
+    }
 }
