@@ -239,6 +239,8 @@ async fn announce(config: &SessionConfig, store: &dyn SessionStore) {
 /// assert_eq!(without_password("redis://:s3cret@db:6379/0"), "redis://:***@db:6379/0");
 /// assert_eq!(without_password("redis://app:s3cret@db/"), "redis://app:***@db/");
 /// assert_eq!(without_password("redis://db:6379/"), "redis://db:6379/");
+/// assert_eq!(without_password("redis://app:p@ss@db/"), "redis://app:***@db/");
+/// assert_eq!(without_password("redis://app@db/"), "redis://app@db/");
 /// ```
 pub fn without_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use rocket::http::{ContentType, Header, Status};
 use rocket::local::blocking::Client;
 
-use crate::helpers::{client, csrf_token, form, logged_in_as};
+use crate::helpers::{client, csrf_token, form, logged_in_as, max_age};
 use crate::server::Server;
 use crate::web::WebBrowser;
 
@@ -36,12 +36,8 @@ fn log_in(client: &Client, remember: bool) -> Option<u64> {
         .headers()
         .get("Set-Cookie")
         .find(|c| c.starts_with("gsid="))
-        .expect("login sets the session cookie")
-        .to_ascii_lowercase();
-    cookie
-        .split(';')
-        .find_map(|a| a.trim().strip_prefix("max-age="))
-        .map(|age| age.parse().unwrap())
+        .expect("login sets the session cookie");
+    max_age(cookie)
 }
 
 #[test]
