@@ -43,6 +43,8 @@ use moka::policy::EvictionPolicy;
 use super::id::{KeyHashBuilder, StoreKey};
 use super::limits::Limits;
 use super::locks::KeyedLocks;
+use super::newcomers::Newcomers;
+use super::origin::Origin;
 use super::owners::OwnerIndex;
 use super::persist::Persistence;
 use super::record::now_ms;
@@ -91,6 +93,8 @@ pub struct MemoryStore {
     anonymous: Tier,
     owned: Tier,
     locks: KeyedLocks,
+    // Which fresh sessions each client address made (see `newcomers.rs`).
+    newcomers: Newcomers,
     owners: Arc<OwnerIndex<Slot>>,
     limits: Limits,
     // Set by `persistent`: where the sessions outlive a restart.
@@ -152,6 +156,7 @@ impl MemoryStore {
             anonymous: tier(capacities.anonymous).build_with_hasher(KeyHashBuilder::default()),
             owned,
             locks: KeyedLocks::default(),
+            newcomers: Newcomers::new(capacities.fresh, limits.fresh_per_origin(), limits.idle),
             owners,
             limits,
             persistence: None,
@@ -325,6 +330,28 @@ impl SessionStore for MemoryStore {
                 .await;
         }
         Ok(Some((record, Lease::new(guard))))
+    }
+
+    async fn create(
+        &self,
+        key: &StoreKey,
+        record: Record,
+        origin: Option<Origin>,
+    ) -> StoreResult<()> {
+        let fresh = record.owner.is_none();
+        self.save(key, None, record).await?;
+        if let Some(origin) = origin.filter(|_| fresh) {
+            // One address holds at most its share of the fresh tier: past
+            // it, its own oldest new sessions make way.
+            let evicted = self
+                .newcomers
+                .arrive(origin, *key, |k| self.fresh.contains_key(k))
+                .await;
+            for key in evicted {
+                self.fresh.invalidate(&key).await;
+            }
+        }
+        Ok(())
     }
 
     async fn save(&self, key: &StoreKey, expected: Option<u64>, record: Record) -> StoreResult<()> {

@@ -70,7 +70,7 @@ impl Session {
     /// ```
     pub async fn save(&self) -> Result<(), SessionError> {
         let _writing = self.inner.writes.lock().await;
-        let (id, stored, record) = {
+        let (id, stored, record, origin) = {
             let state = self.state();
             let data = serde_json::to_string(&state.data)
                 .map_err(|e| SessionError::Serialize(e.to_string()))?;
@@ -82,12 +82,12 @@ impl Session {
                 remembered: state.remembered,
                 label: state.label.clone(),
             };
-            (state.id, state.stored, record)
+            (state.id, state.stored, record, state.origin)
         };
         let version = record.version;
         let store = &self.inner.store;
         let written = match stored {
-            None => store.save(&id.key(), None, record).await,
+            None => store.create(&id.key(), record, origin).await,
             Some((old, v)) if old == id => store.save(&id.key(), Some(v), record).await,
             Some((old, v)) => store.rotate(&old.key(), v, &id.key(), record).await,
         };
