@@ -16,6 +16,7 @@ use rocket::response::{Redirect, Responder};
 use rocket::{get, post, routes, Route, State};
 
 use super::attempt::{check_password, ClientAddr};
+use super::store::DEMO_USERS;
 use super::validate::password_problem;
 use super::{current_user, device, login_redirect, stamp, Auth, CurrentUser};
 use crate::cart::orders::OrderSummary;
@@ -44,6 +45,8 @@ struct AccountPage {
     sessions: Vec<SessionRow>,
     others: usize,
     orders: Vec<OrderSummary>,
+    /// A demo account: shown, but its password and existence are fixed.
+    demo: bool,
     password_problem: Option<&'static str>,
     delete_problem: Option<&'static str>,
 }
@@ -95,6 +98,7 @@ async fn page(
     Ok(AccountPage {
         chrome,
         csrf_token: csrf::token(session).await?,
+        demo: auth.config.demo_users && DEMO_USERS.iter().any(|(name, _)| *name == user.name),
         username: user.name,
         others: sessions.iter().filter(|s| !s.current).count(),
         sessions,

@@ -213,6 +213,10 @@ fn the_demo_accounts_cannot_be_changed_or_deleted() {
     let app = app(&[]);
     let alice = Browser::new(&app);
     alice.login(ALICE.0, ALICE.1);
+    // The page says so instead of offering forms that cannot work.
+    let page = alice.get("/account").into_string().unwrap();
+    assert!(page.contains("data-demo-account"));
+    assert!(!page.contains("action=\"/account/password\""));
     let change = alice.post_form(
         "/account/password",
         &[
