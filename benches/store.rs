@@ -20,7 +20,8 @@ fn record(version: u64) -> Record {
 /// A store holding `live` settled sessions, and their keys.
 fn populated(rt: &Runtime, live: usize) -> (Arc<MemoryStore>, Vec<StoreKey>) {
     let hour = Duration::from_secs(3600);
-    let store = Arc::new(MemoryStore::new(live as u64 * 2, hour, hour * 12));
+    // Returning anonymous visitors get a quarter of the bound.
+    let store = Arc::new(MemoryStore::new(live as u64 * 4 + 4, hour, hour * 12));
     let keys: Vec<StoreKey> = (0..live).map(|_| SessionId::generate().key()).collect();
     rt.block_on(async {
         for key in &keys {

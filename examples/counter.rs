@@ -33,8 +33,12 @@ async fn counter(session: Session) -> Result<String, SessionError> {
 #[launch]
 fn rocket() -> _ {
     // The fairing reads `session.*` from Rocket.toml (all keys optional),
-    // makes the store, and writes the cookie after each request.
-    rocket::build()
+    // makes the store, and writes the cookie after each request. Its own
+    // snapshot file, so as not to share the shop's sessions when run from
+    // the same folder.
+    let config =
+        rocket::Config::figment().merge(("session.snapshot_file", "data/counter.snapshot"));
+    rocket::custom(config)
         .attach(SessionFairing::new())
         .mount("/", routes![counter])
 }

@@ -21,6 +21,7 @@ pub mod session;
 use rocket::figment::providers::{Env, Format as _, Serialized, Toml};
 use rocket::figment::{Figment, Profile};
 use rocket::{Build, Rocket};
+use session::config::env_keys;
 
 /// The built-in defaults that differ from Rocket's own.
 ///
@@ -40,15 +41,6 @@ fn app_defaults() -> Serialized<serde_json::Value> {
 
 /// The app's own tables of settings.
 const TABLES: [&str; 3] = ["session", "auth", "csrf"];
-
-/// One key of an app table per variable: `ROCKET_SESSION_IDLE_TIMEOUT=5`
-/// is `session.idle_timeout = 5` (Rocket's own variables take whole
-/// tables only: `ROCKET_SESSION='{idle_timeout=5}'`).
-fn table_keys(table: &'static str) -> Env {
-    Env::prefixed(&format!("ROCKET_{}_", table.to_ascii_uppercase()))
-        .map(move |key| format!("{table}.{key}").into())
-        .global()
-}
 
 /// The app's configuration: Rocket's defaults, then the app's own
 /// (`ip_header = false`, so `X-Real-IP` is not trusted unless set; form
@@ -71,7 +63,7 @@ pub fn figment() -> Figment {
         .merge(Env::prefixed("ROCKET_").ignore(&["PROFILE"]).global());
     TABLES
         .into_iter()
-        .fold(figment, |figment, table| figment.merge(table_keys(table)))
+        .fold(figment, |figment, table| figment.merge(env_keys(table)))
         .select(Profile::from_env_or(
             "ROCKET_PROFILE",
             rocket::Config::DEFAULT_PROFILE,

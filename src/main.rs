@@ -90,6 +90,10 @@ fn main() -> ExitCode {
             }
         },
         Some("hash-password") => hash_password(),
+        Some("help" | "-h" | "--help") => {
+            println!("usage: memsess [hash-password]\n  (no argument)  serve the app (see README.md)\n  hash-password  read a password and print its argon2id hash, for the users file");
+            ExitCode::SUCCESS
+        }
         Some(other) => {
             eprintln!("memsess: unknown command {other:?}\nusage: memsess [hash-password]");
             ExitCode::from(2)

@@ -16,6 +16,7 @@ use rocket::response::{Redirect, Responder};
 use rocket::{get, post, routes, Route, State};
 
 use super::attempt::{check_password, ClientAddr};
+use super::store::DEMO_USERS;
 use super::validate::password_problem;
 use super::{current_user, device, login_redirect, stamp, Auth, CurrentUser};
 use crate::cart::orders::OrderSummary;
@@ -44,6 +45,8 @@ struct AccountPage {
     sessions: Vec<SessionRow>,
     others: usize,
     orders: Vec<OrderSummary>,
+    /// A demo account: shown, but its password and existence are fixed.
+    demo: bool,
     password_problem: Option<&'static str>,
     delete_problem: Option<&'static str>,
 }
@@ -95,6 +98,7 @@ async fn page(
     Ok(AccountPage {
         chrome,
         csrf_token: csrf::token(session).await?,
+        demo: auth.config.demo_users && DEMO_USERS.iter().any(|(name, _)| *name == user.name),
         username: user.name,
         others: sessions.iter().filter(|s| !s.current).count(),
         sessions,
@@ -154,26 +158,42 @@ struct DeleteForm {
 
 const WRONG_PASSWORD: &str = "That is not your current password.";
 
-/// Whether `password` is `user`'s, as a counted attempt on the username.
+/// Whether `password` is `user`'s, as a counted attempt exactly like a
+/// login's: on the device's own counter from a browser with a valid device
+/// cookie (so strangers who locked the name cannot lock its owner out of
+/// changing the password), else on the username's.
 async fn password_is_right(
     auth: &Auth,
     user: &CurrentUser,
     password: String,
+    jar: &CookieJar<'_>,
     addr: &ClientAddr,
 ) -> Result<bool, AppError> {
     let account = auth.store.account(&user.name).await?;
-    check_password(auth, &user.name, account.as_ref(), password, None, addr).await
+    let key = auth.store.device_key().await?;
+    let device = device::read(jar, auth.secure, &key, &user.name, account.as_ref());
+    check_password(
+        auth,
+        &user.name,
+        account.as_ref(),
+        password,
+        device.as_ref(),
+        addr,
+    )
+    .await
 }
 
 /// Changes the password: rotates this session's id, restamps it, and ends
 /// every other session of the user, on every instance.
 #[post("/account/password", data = "<form>")]
+#[allow(clippy::too_many_arguments)] // Rocket's guards are the arguments
 async fn change_password(
     form: CsrfForm<PasswordForm>,
     user: CurrentUser,
     session: Session,
     chrome: Chrome,
     auth: &State<Auth>,
+    jar: &CookieJar<'_>,
     addr: ClientAddr,
 ) -> Result<AccountResult, AppError> {
     let PasswordForm {
@@ -185,7 +205,7 @@ async fn change_password(
         page.password_problem = Some(problem);
         return Ok(AccountResult::Invalid(render(&page)?));
     }
-    if !password_is_right(auth, &user, current_password, &addr).await? {
+    if !password_is_right(auth, &user, current_password, jar, &addr).await? {
         let mut page = page(user, &session, chrome, auth).await?;
         page.password_problem = Some(WRONG_PASSWORD);
         return Ok(AccountResult::WrongPassword(render(&page)?));
@@ -213,7 +233,7 @@ async fn delete_account(
     jar: &CookieJar<'_>,
     addr: ClientAddr,
 ) -> Result<AccountResult, AppError> {
-    if !password_is_right(auth, &user, form.0.password, &addr).await? {
+    if !password_is_right(auth, &user, form.0.password, jar, &addr).await? {
         let mut page = page(user, &session, chrome, auth).await?;
         page.delete_problem = Some(WRONG_PASSWORD);
         return Ok(AccountResult::WrongPassword(render(&page)?));
@@ -221,7 +241,7 @@ async fn delete_account(
     auth.store.delete(&user.name).await?;
     session.end_other_sessions().await?;
     session.invalidate().await?;
-    jar.remove(device::cookie_name(auth.secure));
+    device::forget(jar, auth.secure);
     Flash::set(
         &session,
         FlashKind::Info,

@@ -26,6 +26,7 @@ use super::device::Device;
 use super::store::{Account, Counter, CounterKey, Hit};
 use super::Auth;
 use crate::error::AppError;
+use crate::session::origin::folded;
 
 /// How long signups from one address are counted.
 pub const SIGNUP_WINDOW: Duration = Duration::from_secs(3600);
@@ -54,14 +55,7 @@ impl ClientAddr {
     /// assert_eq!(ClientAddr::of(None).0, "unknown");
     /// ```
     pub fn of(ip: Option<IpAddr>) -> Self {
-        match ip.map(|ip| ip.to_canonical()) {
-            Some(IpAddr::V4(v4)) => ClientAddr(v4.to_string()),
-            Some(IpAddr::V6(v6)) => {
-                let s = v6.segments();
-                ClientAddr(format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3]))
-            }
-            None => ClientAddr("unknown".into()),
-        }
+        ClientAddr(ip.map_or_else(|| "unknown".into(), folded))
     }
 }
 

@@ -19,7 +19,8 @@ pub const MAX_LEN: usize = 48;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientLabel(pub String);
 
-/// "Firefox on Linux", "Chrome on Android", or "Unknown browser".
+/// "Firefox on Linux", "Chrome on Android", "HTTP Library" (curl and
+/// friends, as woothee names them), or "Unknown browser".
 ///
 /// # Examples
 /// ```
@@ -27,7 +28,7 @@ pub struct ClientLabel(pub String);
 ///
 /// let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 /// assert_eq!(label_of(Some(firefox)), "Firefox on Linux");
-/// assert_eq!(label_of(Some("curl/8.5.0")), "curl");
+/// assert_eq!(label_of(Some("curl/8.5.0")), "HTTP Library");
 /// assert_eq!(label_of(None), "Unknown browser");
 /// ```
 pub fn label_of(user_agent: Option<&str>) -> String {

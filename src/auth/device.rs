@@ -17,8 +17,9 @@
 //! Each successful login replaces it with a fresh nonce.
 //!
 //! The cookie is `HttpOnly`, `SameSite=Lax`, `Path=/`, without `Domain`,
-//! with a `Max-Age` of a year, kept at logout; with `session.secure` it is
-//! `Secure` and named `__Host-gdev`, else `gdev`.
+//! with a `Max-Age` of a year, kept at logout and removed when the account
+//! is deleted; with `session.secure` it is `Secure` and named
+//! `__Host-gdev`, else `gdev`.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -134,15 +135,28 @@ pub fn read(
     (device.issued_secs >= made_secs).then_some(device)
 }
 
-/// Gives the browser a new device cookie for `username`.
-pub fn issue(jar: &CookieJar<'_>, secure: bool, key: &[u8; 32], username: &str) {
-    let cookie = Cookie::build((cookie_name(secure), sign(key, username, now_ms() / 1000)))
+/// The cookie with its attributes, holding `value`.
+fn cookie(secure: bool, value: String) -> Cookie<'static> {
+    Cookie::build((cookie_name(secure), value))
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
         .secure(secure)
-        .max_age(CookieDuration::seconds(MAX_AGE_SECS as i64));
+        .build()
+}
+
+/// Gives the browser a new device cookie for `username`.
+pub fn issue(jar: &CookieJar<'_>, secure: bool, key: &[u8; 32], username: &str) {
+    let mut cookie = cookie(secure, sign(key, username, now_ms() / 1000));
+    cookie.set_max_age(CookieDuration::seconds(MAX_AGE_SECS as i64));
     jar.add(cookie);
+}
+
+/// Tells the browser to drop its device cookie (the account is gone). The
+/// removal carries the cookie's own attributes: browsers ignore a removal
+/// of a `__Host-` cookie without `Secure`.
+pub fn forget(jar: &CookieJar<'_>, secure: bool) {
+    jar.remove(cookie(secure, String::new()));
 }
 
 #[cfg(test)]

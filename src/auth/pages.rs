@@ -234,7 +234,8 @@ async fn signup(
         }
         return Ok(FormResult::Invalid(render(&page)?));
     }
-    // Counted before hashing; taken back unless an account is made.
+    // Counted before hashing (and before looking the name up); taken back
+    // only if the store failed.
     let counter = signup_counter(auth, &addr);
     if let Some(secs) = auth.store.hit(&[counter]).await?.retry_after_secs() {
         return Err(AppError::TooManyAttempts(secs));
@@ -250,13 +251,15 @@ async fn signup(
     .await;
     let account = match created {
         Ok(account) => account,
-        Err(e) => {
-            auth.store.take_back(&counter.key).await?;
-            if e != AccountError::Taken {
-                return Err(e.into());
-            }
+        // A taken name still counts: otherwise signup would tell anyone,
+        // as fast as they can ask, which usernames exist.
+        Err(AccountError::Taken) => {
             page.username_problem = Some("That username is taken.");
             return Ok(FormResult::Conflict(render(&page)?));
+        }
+        Err(e) => {
+            auth.store.take_back(&counter.key).await?;
+            return Err(e.into());
         }
     };
     let greeting = format!("Welcome to memsess, {name}.");

@@ -154,6 +154,25 @@ pub fn extract_table<T: Default + serde::de::DeserializeOwned>(
     })
 }
 
+/// One key of a table per environment variable:
+/// `ROCKET_SESSION_IDLE_TIMEOUT=5` is `session.idle_timeout = 5`. Rocket's
+/// own variables take whole tables only (`ROCKET_SESSION='{idle_timeout=5}'`),
+/// so merge this over your figment to allow both.
+///
+/// # Examples
+/// ```
+/// use memsess::session::{config::env_keys, SessionConfig};
+///
+/// std::env::set_var("ROCKET_SESSION_IDLE_TIMEOUT", "5");
+/// let figment = rocket::Config::figment().merge(env_keys("session"));
+/// assert_eq!(SessionConfig::from_figment(&figment).unwrap().idle_timeout.as_secs(), 5);
+/// ```
+pub fn env_keys(table: &'static str) -> rocket::figment::providers::Env {
+    rocket::figment::providers::Env::prefixed(&format!("ROCKET_{}_", table.to_ascii_uppercase()))
+        .map(move |key| format!("{table}.{key}").into())
+        .global()
+}
+
 /// Ten years: no timeout or bound needs more, and smaller numbers keep
 /// every deadline far from overflow.
 const MAX_SECONDS: u64 = 10 * 365 * 24 * 3600;

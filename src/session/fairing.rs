@@ -213,11 +213,14 @@ fn session_cookie(config: &SessionConfig, value: String) -> Cookie<'static> {
 /// answer (the app starts anyway, and recovers when the store is back).
 async fn announce(config: &SessionConfig, store: &dyn SessionStore) {
     let place = match (config.store.as_str(), &config.snapshot_file) {
-        ("memory", Some(file)) => format!(
+        ("memory", Some(file)) if store.keeps_across_restarts() => format!(
             "in memory, kept across restarts in {} (written every {} s)",
             file.display(),
             config.snapshot_interval.as_secs()
         ),
+        ("memory", Some(_)) => {
+            "in memory only (the snapshot is off for this run: see the error above)".to_owned()
+        }
         ("memory", None) => "in memory only (session.snapshot_file is off)".to_owned(),
         (url, _) => format!("in Redis at {}", without_password(url)),
     };
@@ -236,6 +239,8 @@ async fn announce(config: &SessionConfig, store: &dyn SessionStore) {
 /// assert_eq!(without_password("redis://:s3cret@db:6379/0"), "redis://:***@db:6379/0");
 /// assert_eq!(without_password("redis://app:s3cret@db/"), "redis://app:***@db/");
 /// assert_eq!(without_password("redis://db:6379/"), "redis://db:6379/");
+/// assert_eq!(without_password("redis://app:p@ss@db/"), "redis://app:***@db/");
+/// assert_eq!(without_password("redis://app@db/"), "redis://app@db/");
 /// ```
 pub fn without_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {

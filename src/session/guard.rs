@@ -11,6 +11,7 @@ use super::config::SessionConfig;
 use super::error::SessionError;
 use super::handle::Session;
 use super::id::SessionId;
+use super::origin::Origin;
 use super::store::SessionStore;
 
 /// The session layer's managed state: the store and its settings. The
@@ -59,6 +60,9 @@ impl<'r> FromRequest<'r> for Session {
                     Some(id) => Session::load(sessions.store.clone(), id).await,
                     None => Ok(Session::new(sessions.store.clone())),
                 };
+                if let Ok(session) = &result {
+                    session.set_origin(req.client_ip().map(Origin::of));
+                }
                 Loaded(Some(result))
             })
             .await;

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use super::error::SessionError;
 use super::id::SessionId;
+use super::origin::Origin;
 use super::store::{now_ms, Lease, SessionStore};
 
 /// What the response should do with the session cookie.
@@ -83,6 +84,8 @@ pub(super) struct State {
     pub(super) label: Option<Box<str>>,
     /// Whether the client's cookie is a remembered one (with an expiry).
     pub(super) cookie_remembered: bool,
+    /// Where the request came from, for a new session's store.
+    pub(super) origin: Option<Origin>,
 }
 
 impl State {
@@ -98,6 +101,7 @@ impl State {
             remembered: false,
             label: None,
             cookie_remembered: false,
+            origin: None,
         }
     }
 
@@ -107,6 +111,7 @@ impl State {
         *self = State {
             loaded: self.loaded,
             cookie_remembered: self.cookie_remembered,
+            origin: self.origin,
             ..State::blank()
         };
     }
@@ -183,6 +188,7 @@ impl Session {
             remembered: record.remembered,
             label: record.label,
             cookie_remembered: record.remembered,
+            origin: None,
         };
         Ok(Self::with_state(store, state, Some(lease)))
     }
@@ -196,6 +202,12 @@ impl Session {
                 lease: Mutex::new(lease),
             }),
         }
+    }
+
+    /// Records where the request came from: a new session is stored as
+    /// coming from there (see [`Origin`]). The guard calls this.
+    pub(crate) fn set_origin(&self, origin: Option<Origin>) {
+        self.state().origin = origin;
     }
 
     pub(super) fn state(&self) -> MutexGuard<'_, State> {

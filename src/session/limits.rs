@@ -152,6 +152,21 @@ impl Limits {
             .min(self.deadline_ms(record))
     }
 
+    /// How many sessions of the fresh tier one client address may hold: a
+    /// twenty-fifth of the tier, at least 16 (see `origin.rs`).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use memsess::session::Limits;
+    ///
+    /// let limits = Limits::new(100_000, Duration::from_secs(60), Duration::from_secs(600));
+    /// assert_eq!(limits.fresh_per_origin(), 1000);
+    /// ```
+    pub fn fresh_per_origin(&self) -> u64 {
+        (self.tiers().fresh / 25).max(16)
+    }
+
     /// Each tier's share of `max_sessions`: a quarter each for the fresh
     /// and anonymous tiers, the rest for owned sessions (at least one
     /// each; `max_sessions` of 4 or more keeps the sum within it).

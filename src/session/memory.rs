@@ -48,6 +48,8 @@ use moka::policy::EvictionPolicy;
 use super::id::{KeyHashBuilder, StoreKey};
 use super::limits::Limits;
 use super::locks::KeyedLocks;
+use super::newcomers::Newcomers;
+use super::origin::Origin;
 use super::owners::OwnerIndex;
 use super::persist::Persistence;
 use super::record::now_ms;
@@ -96,6 +98,8 @@ pub struct MemoryStore {
     anonymous: Tier,
     owned: Tier,
     locks: KeyedLocks,
+    // Which fresh sessions each client address made (see `newcomers.rs`).
+    newcomers: Newcomers,
     owners: Arc<OwnerIndex<Slot>>,
     limits: Limits,
     // Set by `persistent`: where the sessions outlive a restart.
@@ -162,6 +166,7 @@ impl MemoryStore {
             anonymous: tier(capacities.anonymous).build_with_hasher(KeyHashBuilder::default()),
             owned,
             locks: KeyedLocks::default(),
+            newcomers: Newcomers::new(capacities.fresh, limits.fresh_per_origin(), limits.idle),
             owners,
             limits,
             persistence: None,
@@ -200,12 +205,33 @@ impl MemoryStore {
         }
     }
 
-    /// Makes an explicit end durable when a snapshot holds the session.
-    async fn ended(&self, key: StoreKey, persisted: bool) {
-        match &self.persistence {
-            Some(persistence) if persisted => persistence.ended(key).await,
-            _ => self.touch(),
+    /// Ends `slot` for good (fenced at `version`, if given). A session no
+    /// snapshot holds ends at once; one a snapshot may hold is first
+    /// journaled, and if its end cannot be made durable it is not ended
+    /// at all: the caller gets [`StoreError::Unavailable`], and the
+    /// session lives on rather than come back after a crash.
+    async fn end_slot(&self, key: &StoreKey, slot: &Slot, version: Option<u64>) -> StoreResult<()> {
+        let persistence = {
+            let mut state = slot.lock();
+            if let Some(version) = version {
+                fence(&state, version)?;
+            }
+            match &self.persistence {
+                Some(persistence) if state.persisted && !state.removed => persistence.clone(),
+                _ => {
+                    end(&self.owners, key, &mut state);
+                    self.touch();
+                    return Ok(());
+                }
+            }
+        };
+        persistence.ended(*key).await?;
+        let mut state = slot.lock();
+        if let Some(version) = version {
+            fence(&state, version)?;
         }
+        end(&self.owners, key, &mut state);
+        Ok(())
     }
 
     fn tier(&self, place: Place) -> &Tier {
@@ -282,9 +308,11 @@ impl MemoryStore {
         theirs.retain(|(key, _)| *key != keep);
         theirs.sort_by_key(|(_, slot)| slot.last_seen_ms());
         for (key, slot) in theirs.into_iter().take(over as usize) {
-            let persisted = end(&self.owners, &key, &mut slot.lock());
-            self.owned.invalidate(&key).await;
-            self.ended(key, persisted).await;
+            // If its end cannot be made durable, it lives on, one over the
+            // bound, rather than risk coming back after a crash.
+            if self.end_slot(&key, &slot, None).await.is_ok() {
+                self.owned.invalidate(&key).await;
+            }
         }
     }
 }
@@ -324,6 +352,28 @@ impl SessionStore for MemoryStore {
                 .await;
         }
         Ok(Some((record, Lease::new(guard))))
+    }
+
+    async fn create(
+        &self,
+        key: &StoreKey,
+        record: Record,
+        origin: Option<Origin>,
+    ) -> StoreResult<()> {
+        let fresh = record.owner.is_none();
+        self.save(key, None, record).await?;
+        if let Some(origin) = origin.filter(|_| fresh) {
+            // One address holds at most its share of the fresh tier: past
+            // it, its own oldest new sessions make way.
+            let evicted = self
+                .newcomers
+                .arrive(origin, *key, |k| self.fresh.contains_key(k))
+                .await;
+            for key in evicted {
+                self.fresh.invalidate(&key).await;
+            }
+        }
+        Ok(())
     }
 
     async fn save(&self, key: &StoreKey, expected: Option<u64>, record: Record) -> StoreResult<()> {
@@ -384,13 +434,8 @@ impl SessionStore for MemoryStore {
         // The new key comes from a fresh id, unknown to anyone yet, so it
         // needs no check.
         let (slot, place) = self.find(old).await.ok_or(StoreError::Gone)?;
-        let persisted = {
-            let mut state = slot.lock();
-            fence(&state, expected)?;
-            end(&self.owners, old, &mut state)
-        };
+        self.end_slot(old, &slot, Some(expected)).await?;
         self.tier(place).invalidate(old).await;
-        self.ended(*old, persisted).await;
         // A rotated session has a client that came back: at least anonymous.
         let to = if place == Place::Owned {
             Place::Owned
@@ -410,9 +455,8 @@ impl SessionStore for MemoryStore {
 
     async fn remove(&self, key: &StoreKey) -> StoreResult<()> {
         if let Some((slot, place)) = self.find_unleased(key).await {
-            let persisted = end(&self.owners, key, &mut slot.lock());
+            self.end_slot(key, &slot, None).await?;
             self.tier(place).invalidate(key).await;
-            self.ended(*key, persisted).await;
         }
         Ok(())
     }
@@ -438,6 +482,10 @@ impl SessionStore for MemoryStore {
             .collect();
         sessions.sort_by_key(|s| (s.created_ms, s.key));
         Ok(sessions)
+    }
+
+    fn keeps_across_restarts(&self) -> bool {
+        self.persistence.is_some()
     }
 
     /// Writes the snapshot, if the store has one and something changed,

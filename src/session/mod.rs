@@ -108,6 +108,8 @@ mod journal;
 pub mod limits;
 mod locks;
 pub mod memory;
+mod newcomers;
+pub mod origin;
 mod owners;
 mod persist;
 pub mod record;
@@ -132,6 +134,7 @@ pub use handle::Session;
 pub use id::{SessionId, StoreKey};
 pub use limits::Limits;
 pub use memory::MemoryStore;
+pub use origin::Origin;
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
 pub use store::{Lease, Record, SessionInfo, SessionStore, StoreError};

@@ -13,8 +13,11 @@
 //!   "sign out everywhere else", a password change, a deletion and the
 //!   per-user bound all end a session explicitly; if a snapshot holds it,
 //!   the end is journaled and on disk before the request answers. If the
-//!   journal cannot be written, the snapshot is deleted instead (a crash
-//!   then signs everyone out, which is safe), and the next one rewrites it.
+//!   journal cannot be written, the snapshot is deleted (or emptied)
+//!   instead (a crash then signs everyone out, which is safe), and the next
+//!   one rewrites it; if even that fails (a read-only disk), the end fails
+//!   (the page answers 503) and the session lives on, in memory and on
+//!   disk alike, rather than come back later.
 //!   Sessions that expire or are evicted for room are not journaled: at
 //!   load, expired ones are dropped by the clock, and evicted ones may come
 //!   back, within the bound.
@@ -22,9 +25,9 @@
 //!   wall-clock times, so a session idle or past its deadline at load is
 //!   dropped, and the others keep only the time they had left.
 //! * **A bad file is never lost or half-read**: one that is truncated,
-//!   damaged or foreign is logged and renamed aside, and the store starts
-//!   empty. One that cannot even be read or renamed is left alone, and
-//!   snapshots stay off for this run, so it is never written over.
+//!   damaged, foreign or unreadable is logged and renamed aside, and the
+//!   store starts empty. One that cannot even be renamed is left alone,
+//!   and snapshots stay off for this run, so it is never written over.
 //! * **Writing never stalls requests**: it runs on a blocking thread, and
 //!   copies each session under that session's own lock only for as long
 //!   as it takes to encode it; no lock is held across the file write.
@@ -41,6 +44,7 @@ use super::journal::{Ended, Journal};
 use super::memory::{MemoryStore, Tier};
 use super::record::{now_ms, Record};
 use super::snapshot::{self, Entry, Writer};
+use super::store::{StoreError, StoreResult};
 
 /// A store's link to its snapshot file and journal.
 pub(crate) struct Persistence {
@@ -70,39 +74,38 @@ enum Found {
     Untouchable,
 }
 
+/// Moves an unusable snapshot aside (kept for a person to look at) and
+/// starts empty; if it cannot even be moved, leaves it alone and keeps
+/// snapshots off, so that it is never written over.
+fn set_aside(file: &Path, why: String) -> Found {
+    match snapshot::set_aside(file) {
+        Ok(aside) => {
+            rocket::error!(
+                "session snapshot {}: {why}; moved to {} and starting empty",
+                file.display(),
+                aside.display()
+            );
+            Found::Nothing
+        }
+        Err(e) => {
+            rocket::error!(
+                "session snapshot {}: {why}, and it cannot be moved aside ({e}); starting empty, and not writing snapshots in this run",
+                file.display()
+            );
+            Found::Untouchable
+        }
+    }
+}
+
 fn read(file: &Path, ended: &Ended) -> Found {
     let bytes = match std::fs::read(file) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Found::Nothing,
-        Err(e) => {
-            rocket::error!(
-                "session snapshot {}: cannot read it ({e}); starting empty, and not writing snapshots in this run",
-                file.display()
-            );
-            return Found::Untouchable;
-        }
+        Err(e) => return set_aside(file, format!("cannot read it ({e})")),
     };
     let entries = match snapshot::decode(&bytes) {
         Ok(entries) => entries,
-        Err(why) => {
-            return match snapshot::set_aside(file) {
-                Ok(aside) => {
-                    rocket::error!(
-                        "session snapshot {}: {why}; moved to {} and starting empty",
-                        file.display(),
-                        aside.display()
-                    );
-                    Found::Nothing
-                }
-                Err(e) => {
-                    rocket::error!(
-                        "session snapshot {}: {why}, and it cannot be moved aside ({e}); starting empty, and not writing snapshots in this run",
-                        file.display()
-                    );
-                    Found::Untouchable
-                }
-            };
-        }
+        Err(why) => return set_aside(file, why.to_string()),
     };
     // A session on the move between tiers may be in the file twice: keep
     // the later tier.
@@ -245,21 +248,44 @@ impl Persistence {
         self.dirty.load(Ordering::Relaxed)
     }
 
-    /// Makes an explicit end durable (see the module docs).
-    pub(crate) async fn ended(&self, key: StoreKey) {
+    /// Makes an explicit end durable (see the module docs): journaled, or
+    /// else the snapshot taken away.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] if neither can be done (a read-only
+    /// disk): the session must then not be ended.
+    pub(crate) async fn ended(&self, key: StoreKey) -> StoreResult<()> {
         self.touch();
-        if let Err(e) = self.journal.end(key).await {
-            // Without the journal entry, the snapshot on disk could bring
-            // this session back after a crash: take the snapshot away.
-            let gone = std::fs::remove_file(&self.file);
-            rocket::error!(
-                "session journal beside {}: {e}; removing the snapshot so no ended session can come back ({})",
-                self.file.display(),
-                match gone {
-                    Ok(()) => "removed".to_owned(),
-                    Err(e) => format!("could not remove it: {e}"),
-                }
-            );
+        let Err(e) = self.journal.end(key).await else {
+            return Ok(());
+        };
+        // Without the journal entry, the snapshot on disk could bring this
+        // session back after a crash: take the snapshot away (a folder
+        // that forbids removing it may still let it be emptied).
+        let gone = std::fs::remove_file(&self.file).or_else(|_| {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(&self.file)
+                .map(drop)
+        });
+        match gone {
+            Ok(()) => {
+                rocket::error!(
+                    "session journal beside {}: {e}; the snapshot is taken away so that no ended session can come back",
+                    self.file.display()
+                );
+                Ok(())
+            }
+            Err(gone) => {
+                rocket::error!(
+                    "session journal beside {}: {e}, and the snapshot cannot be taken away ({gone}): sessions cannot be ended until the disk is writable",
+                    self.file.display()
+                );
+                Err(StoreError::Unavailable(format!(
+                    "the end of a session cannot be recorded on disk: {e}"
+                )))
+            }
         }
     }
 
@@ -320,5 +346,86 @@ impl Persistence {
             }
         }
         written
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::session::{Limits, Session, SessionStore};
+
+    fn limits() -> crate::session::Limits {
+        Limits::new(100, Duration::from_secs(600), Duration::from_secs(3600))
+    }
+
+    /// A store with one saved session that its snapshot on disk holds.
+    async fn persisted_session(file: &Path) -> (Arc<MemoryStore>, Session) {
+        let store =
+            Arc::new(MemoryStore::persistent(limits(), file, Duration::from_secs(3600)).await);
+        let session = Session::new(store.clone());
+        session.save().await.unwrap();
+        store.flush().await.unwrap();
+        assert!(file.exists());
+        (store, session)
+    }
+
+    /// Makes every journal generation unwritable (a folder in its place).
+    fn break_the_journal(file: &Path) {
+        for generation in 1..=8 {
+            let mut name = file.as_os_str().to_owned();
+            name.push(format!(".ended.{generation}"));
+            let _ = std::fs::create_dir(PathBuf::from(name));
+        }
+    }
+
+    #[tokio::test]
+    async fn without_a_journal_an_end_takes_the_snapshot_away() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("sessions.snapshot");
+        let (store, session) = persisted_session(&file).await;
+        break_the_journal(&file);
+        store.remove(&session.id().key()).await.unwrap();
+        assert!(
+            !file.exists(),
+            "the snapshot that holds the ended session is gone"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_end_that_cannot_reach_the_disk_fails_and_the_session_lives_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("sessions.snapshot");
+        let (store, session) = persisted_session(&file).await;
+        break_the_journal(&file);
+        // Nor can the snapshot be removed or emptied.
+        std::fs::remove_file(&file).unwrap();
+        std::fs::create_dir_all(file.join("in-the-way")).unwrap();
+
+        let ended = store.remove(&session.id().key()).await;
+        assert!(
+            matches!(ended, Err(StoreError::Unavailable(_))),
+            "{ended:?}"
+        );
+        assert!(
+            store.acquire(&session.id().key()).await.unwrap().is_some(),
+            "not ended in memory either"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_snapshot_is_moved_aside_and_snapshots_go_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("sessions.snapshot");
+        std::fs::create_dir_all(file.join("not-a-file")).unwrap();
+        let store = MemoryStore::persistent(limits(), &file, Duration::from_secs(3600)).await;
+        assert!(store.keeps_across_restarts());
+        let aside = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains(".unreadable-"))
+            .count();
+        assert_eq!(aside, 1);
     }
 }

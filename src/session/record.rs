@@ -25,7 +25,7 @@ pub struct Record {
     /// The session's values, as one serialized JSON object.
     pub data: Box<str>,
     /// When the session began, in ms since the Unix epoch; the absolute
-    /// timeout counts from here, and rotation keeps it.
+    /// timeout counts from here (a rotation to a new id starts it again).
     pub created_ms: u64,
     /// The user the session belongs to, for listing and ending a user's
     /// sessions; `None` for anonymous visitors. Owned sessions are never

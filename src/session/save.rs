@@ -8,7 +8,7 @@
 use super::error::SessionError;
 use super::handle::Session;
 use super::id::SessionId;
-use super::store::{Record, StoreError};
+use super::store::{now_ms, Record, StoreError};
 
 impl Session {
     /// Gives the session a new id, keeping its data: call it whenever the
@@ -16,6 +16,10 @@ impl Session {
     /// saw before is worth nothing after. The next [`save`](Self::save)
     /// moves the stored session to the new id and the response sends the
     /// new cookie; the old id is dead from then on.
+    ///
+    /// The new id starts a new life: its absolute timeout counts from now,
+    /// so a login late in an anonymous session's life (or one that drops
+    /// "keep me signed in") is not cut short by the old session's deadline.
     ///
     /// # Examples
     /// ```
@@ -30,7 +34,9 @@ impl Session {
     /// assert_eq!(session.get::<Vec<u8>>("cart"), Some(vec![1, 2]));
     /// ```
     pub fn cycle_id(&self) {
-        self.state().id = SessionId::generate();
+        let mut state = self.state();
+        state.id = SessionId::generate();
+        state.created_ms = now_ms();
     }
 
     /// Writes the session to the store. gmemsess's `save()`.
@@ -64,7 +70,7 @@ impl Session {
     /// ```
     pub async fn save(&self) -> Result<(), SessionError> {
         let _writing = self.inner.writes.lock().await;
-        let (id, stored, record) = {
+        let (id, stored, record, origin) = {
             let state = self.state();
             let data = serde_json::to_string(&state.data)
                 .map_err(|e| SessionError::Serialize(e.to_string()))?;
@@ -76,12 +82,12 @@ impl Session {
                 remembered: state.remembered,
                 label: state.label.clone(),
             };
-            (state.id, state.stored, record)
+            (state.id, state.stored, record, state.origin)
         };
         let version = record.version;
         let store = &self.inner.store;
         let written = match stored {
-            None => store.save(&id.key(), None, record).await,
+            None => store.create(&id.key(), record, origin).await,
             Some((old, v)) if old == id => store.save(&id.key(), Some(v), record).await,
             Some((old, v)) => store.rotate(&old.key(), v, &id.key(), record).await,
         };

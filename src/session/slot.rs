@@ -75,14 +75,12 @@ pub(crate) fn fence(state: &SlotState, version: u64) -> StoreResult<()> {
     }
 }
 
-/// Flags a slot removed and takes it out of the owner index. Returns
-/// whether a snapshot holds it, so that its end must be journaled.
-pub(crate) fn end(owners: &OwnerIndex<Slot>, key: &StoreKey, state: &mut SlotState) -> bool {
+/// Flags a slot removed and takes it out of the owner index.
+pub(crate) fn end(owners: &OwnerIndex<Slot>, key: &StoreKey, state: &mut SlotState) {
     state.removed = true;
     if let Some(owner) = &state.record.owner {
         owners.remove(owner, key);
     }
-    state.persisted
 }
 
 /// Per-entry expiry for the tiers, from each slot's own record.

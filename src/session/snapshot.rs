@@ -112,7 +112,9 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Vec<Entry<'_>>, Unreadable> {
     }
     let (mut rest, count) = body[HEADER..].split_at(body.len() - HEADER - 8);
     let count = u64::from_le_bytes(count.try_into().map_err(|_| Unreadable::Damaged)?);
-    let mut entries = Vec::with_capacity(count.min(1 << 24) as usize);
+    // An entry takes a dozen bytes at least: a forged count reserves no
+    // more than the file could hold.
+    let mut entries = Vec::with_capacity(count.min(rest.len() as u64 / 12) as usize);
     for _ in 0..count {
         let (entry, after) = postcard::take_from_bytes(rest).map_err(|_| Unreadable::Damaged)?;
         entries.push(entry);

@@ -235,6 +235,37 @@ pub trait SessionStore: Send + Sync + 'static {
     /// ```
     async fn save(&self, key: &StoreKey, expected: Option<u64>, record: Record) -> StoreResult<()>;
 
+    /// Stores a new session, begun by a client at `origin` (if known): as
+    /// [`save`](Self::save) with no expected version, and a store may also
+    /// keep any one address from holding more than its share of the new
+    /// sessions (see [`Limits::fresh_per_origin`](super::Limits::fresh_per_origin)).
+    /// The default is `save(key, None, record)`.
+    ///
+    /// # Errors
+    /// As [`save`](Self::save).
+    ///
+    /// # Examples
+    /// ```
+    /// # use std::time::Duration;
+    /// # use memsess::session::{MemoryStore, Origin, Record, SessionId, SessionStore};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// # let store = MemoryStore::new(10, Duration::from_secs(60), Duration::from_secs(600));
+    /// let key = SessionId::generate().key();
+    /// let here = Origin::of("192.0.2.1".parse().unwrap());
+    /// store.create(&key, Record::new("{}", 1), Some(here)).await.unwrap();
+    /// assert!(store.acquire(&key).await.unwrap().is_some());
+    /// # });
+    /// ```
+    async fn create(
+        &self,
+        key: &StoreKey,
+        record: Record,
+        origin: Option<super::Origin>,
+    ) -> StoreResult<()> {
+        let _ = origin;
+        self.save(key, None, record).await
+    }
+
     /// Moves a session to a new key in one step: deletes `old` if it is at
     /// version `expected`, and writes `record` under `new`.
     ///
@@ -329,6 +360,22 @@ pub trait SessionStore: Send + Sync + 'static {
     /// # });
     /// ```
     async fn len(&self) -> StoreResult<u64>;
+
+    /// Whether sessions outlive a restart of this process: true for a
+    /// shared store, and for the memory store with a working snapshot.
+    /// For the launch log; the default is `true`.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use memsess::session::{MemoryStore, SessionStore};
+    ///
+    /// let store = MemoryStore::new(10, Duration::from_secs(60), Duration::from_secs(600));
+    /// assert!(!store.keeps_across_restarts()); // no snapshot file
+    /// ```
+    fn keeps_across_restarts(&self) -> bool {
+        true
+    }
 
     /// Asks the store whether it answers (for the launch log). The default
     /// is `Ok`, for stores that live in the process.

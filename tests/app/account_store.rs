@@ -2,13 +2,12 @@
 //! file (with real processes), what survives a crash, and refusals at
 //! launch.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use memsess::auth::store::{AccountStore, DemoAccounts, FileStore};
 
 use crate::account_conformance::{run_all, HASH_A};
-use crate::server::{command, empty_dir, Server};
+use crate::server::{command, empty_dir, launch_output, Server};
 use crate::web::{attr, WebBrowser};
 
 #[rocket::async_test]
@@ -41,16 +40,6 @@ pub fn pid_of(server: &Server) -> u32 {
 }
 
 /// Everything a launch printed.
-fn launch_output(dir: &Path, env: &[(&str, &str)]) -> (bool, String) {
-    let output = command(dir, env).output().unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.success(), said)
-}
-
 #[test]
 fn a_second_process_on_one_users_file_refuses_to_launch_until_the_first_dies() {
     let dir = empty_dir();

@@ -213,6 +213,10 @@ fn the_demo_accounts_cannot_be_changed_or_deleted() {
     let app = app(&[]);
     let alice = Browser::new(&app);
     alice.login(ALICE.0, ALICE.1);
+    // The page says so instead of offering forms that cannot work.
+    let page = alice.get("/account").into_string().unwrap();
+    assert!(page.contains("data-demo-account"));
+    assert!(!page.contains("action=\"/account/password\""));
     let change = alice.post_form(
         "/account/password",
         &[
@@ -333,4 +337,21 @@ fn the_device_cookie_is_long_lived_http_only_and_secure_in_release() {
         "{attrs:?}"
     );
     assert!(!attrs.iter().any(|a| a.starts_with("domain")));
+    drop(signup);
+
+    // Deleting the account removes it, with the attributes a browser needs
+    // to accept the removal of a __Host- cookie.
+    let deleted = post_form(
+        &release,
+        "/account/delete",
+        &[("password", "veras-password")],
+    );
+    assert_eq!(deleted.status(), Status::SeeOther);
+    let attrs = device_cookie(&deleted, "__Host-gdev");
+    for wanted in ["max-age=0", "secure", "path=/"] {
+        assert!(
+            attrs.contains(&wanted.to_owned()),
+            "{wanted} missing: {attrs:?}"
+        );
+    }
 }

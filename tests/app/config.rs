@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::server::{command, empty_dir, Server};
+use crate::server::{empty_dir, launch_output, Server};
 
 #[test]
 fn the_binary_serves_from_an_empty_directory_with_built_in_templates_and_assets() {
@@ -46,15 +46,8 @@ fn a_bad_session_value_stops_the_launch_naming_the_key() {
         ("{store=\"memcache://localhost\"}", "session.store"),
         ("{store=\"redis://no host:x/\"}", "session.store"),
     ] {
-        let output = command(&empty_dir(), &[("ROCKET_SESSION", value)])
-            .output()
-            .unwrap();
-        assert!(!output.status.success(), "{value} launched");
-        let said = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let (launched, said) = launch_output(&empty_dir(), &[("ROCKET_SESSION", value)]);
+        assert!(!launched, "{value} launched");
         assert!(
             said.contains(key),
             "{value}: the output does not name {key}:\n{said}"
@@ -96,11 +89,7 @@ fn single_keys_can_be_set_from_the_environment_too() {
         .contains("New session"));
 
     // And a bad one stops the launch, naming its key.
-    let output = command(&empty_dir(), &[("ROCKET_AUTH_MAX_FAILED_LOGINS", "0")])
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let said = String::from_utf8_lossy(&output.stdout).into_owned()
-        + &String::from_utf8_lossy(&output.stderr);
+    let (launched, said) = launch_output(&empty_dir(), &[("ROCKET_AUTH_MAX_FAILED_LOGINS", "0")]);
+    assert!(!launched);
     assert!(said.contains("auth.max_failed_logins"), "{said}");
 }

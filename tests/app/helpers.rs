@@ -142,23 +142,17 @@ pub fn client_with(figment: Figment) -> Client {
     Client::tracked(memsess::rocket_with(figment)).expect("valid rocket")
 }
 
-/// `application/x-www-form-urlencoded` text of `pairs`.
-pub fn form(pairs: &[(&str, &str)]) -> String {
-    fn encode(s: &str) -> String {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect()
-    }
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
+pub use crate::web::encode as form;
+
+/// The `Max-Age` of a `Set-Cookie` value, if it has one.
+pub fn max_age(set_cookie: &str) -> Option<u64> {
+    set_cookie.split(';').find_map(|a| {
+        a.trim()
+            .to_ascii_lowercase()
+            .strip_prefix("max-age=")?
+            .parse()
+            .ok()
+    })
 }
 
 /// The CSRF token in a page's form.

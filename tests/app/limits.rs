@@ -79,3 +79,28 @@ fn visitors_who_come_back_once_never_evict_a_signed_in_user() {
         "alice's cart was emptied"
     );
 }
+
+#[test]
+fn a_flood_from_one_address_does_not_expire_the_login_form_of_another() {
+    // Behind a proxy that names each client (so that addresses differ here).
+    let server = crate::server::Server::start(&[
+        ("ROCKET_SESSION_MAX_SESSIONS", "4000"),
+        ("ROCKET_IP_HEADER", "X-Real-IP"),
+    ]);
+    let newcomer = crate::web::WebBrowser::with_header("X-Real-IP", "203.0.113.5");
+    let token = newcomer.token(&server);
+    // One and a half times the tier of new sessions, from one address.
+    for _ in 0..1500 {
+        server.request("GET", "/", &[("X-Real-IP", "198.51.100.1")], "");
+    }
+    let login = newcomer.post_raw(
+        &server,
+        "/login",
+        &[
+            ("csrf_token", &token),
+            ("username", "alice"),
+            ("password", "wonderland-42"),
+        ],
+    );
+    assert_eq!(login.status, 303, "the login form expired under the flood");
+}

@@ -202,13 +202,15 @@ fn behind_a_proxy_ip_header_can_be_set_and_then_names_the_client() {
 
 #[test]
 fn one_address_creates_at_most_max_signups_per_ip_accounts_an_hour() {
-    let server = server("max_signups_per_ip=2");
+    let server = server("max_signups_per_ip=3");
     let browser = WebBrowser::new();
     assert_eq!(browser.signup(&server, "first-1", "password-1").status, 303);
-    // A taken name creates nothing, so it does not count.
+    // Asking for a taken name counts too: signup is no free way to list
+    // which usernames exist.
     let other = WebBrowser::new();
     assert_eq!(other.signup(&server, "first-1", "password-2").status, 409);
     assert_eq!(other.signup(&server, "second-2", "password-2").status, 303);
+    assert_eq!(other.signup(&server, "first-1", "password-2").status, 429);
     let third = WebBrowser::with_header("X-Forwarded-For", "198.51.100.7");
     let refused = third.signup(&server, "third-3", "password-3");
     assert_eq!(refused.status, 429);
@@ -245,9 +247,28 @@ fn a_device_cookie_keeps_the_owner_in_while_strangers_are_locked_out() {
         429
     );
 
-    // D still logs in.
+    // D still logs in, and can change the password the strangers are
+    // guessing at.
     assert_eq!(d.login(&server, "dora", "doras-password").status, 303);
     assert_eq!(d.user(&server).as_deref(), Some("dora"));
+    let changed = d.post(
+        &server,
+        "/account/password",
+        &[
+            ("current_password", "doras-password"),
+            ("new_password", "doras-new-password"),
+        ],
+    );
+    assert_eq!(changed.status, 303, "{}", changed.body);
+    let changed_back = d.post(
+        &server,
+        "/account/password",
+        &[
+            ("current_password", "doras-new-password"),
+            ("new_password", "doras-password"),
+        ],
+    );
+    assert_eq!(changed_back.status, 303);
     d.post(&server, "/logout", &[]);
 
     // A forged device cookie, or one for another user, gives nothing.

@@ -9,7 +9,7 @@ use rocket::http::{ContentType, Header, Status};
 use rocket::local::blocking::Client;
 
 use crate::helpers::{client_with, csrf_in, csrf_token, figment, form};
-use crate::server::{command, empty_dir, HttpResponse, Server};
+use crate::server::{empty_dir, launch_output, HttpResponse, Server};
 
 const SHOP: &str = "https://shop.example";
 const ELSEWHERE: &str = "https://evil.example";
@@ -167,15 +167,8 @@ fn a_bad_trusted_origin_stops_the_launch_naming_the_key() {
         "{trusted_origins=[\"https://shop.example/path\"]}",
         "{trusted_origins=\"https://shop.example\"}",
     ] {
-        let output = command(&empty_dir(), &[("ROCKET_CSRF", value)])
-            .output()
-            .unwrap();
-        assert!(!output.status.success(), "{value} launched");
-        let said = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let (launched, said) = launch_output(&empty_dir(), &[("ROCKET_CSRF", value)]);
+        assert!(!launched, "{value} launched");
         assert!(
             said.contains("csrf.trusted_origins"),
             "{value}: the output does not name csrf.trusted_origins:\n{said}"

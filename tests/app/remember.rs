@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use rocket::http::{ContentType, Header, Status};
 use rocket::local::blocking::Client;
 
-use crate::helpers::{client, csrf_token, form, logged_in_as};
+use crate::helpers::{client, csrf_token, form, logged_in_as, max_age};
 use crate::server::Server;
 use crate::web::WebBrowser;
 
@@ -36,12 +36,8 @@ fn log_in(client: &Client, remember: bool) -> Option<u64> {
         .headers()
         .get("Set-Cookie")
         .find(|c| c.starts_with("gsid="))
-        .expect("login sets the session cookie")
-        .to_ascii_lowercase();
-    cookie
-        .split(';')
-        .find_map(|a| a.trim().strip_prefix("max-age="))
-        .map(|age| age.parse().unwrap())
+        .expect("login sets the session cookie");
+    max_age(cookie)
 }
 
 #[test]
@@ -153,4 +149,27 @@ fn a_user_agent_of_any_shape_gives_a_short_label_and_never_an_error() {
     assert!(!account.contains("<script>"));
     let label = crate::web::attr(&account, "data-client").unwrap();
     assert!(label.chars().count() <= 48, "{label}");
+}
+
+#[test]
+fn a_login_starts_a_new_absolute_clock() {
+    let client = client(&[
+        ("session.idle_timeout", 60),
+        ("session.absolute_timeout", 3),
+        ("session.remember_absolute_timeout", 60),
+    ]);
+    // An anonymous session near its deadline logs in: not cut short.
+    let started = Instant::now();
+    csrf_token(&client);
+    sleep(Duration::from_millis(2000));
+    log_in(&client, false);
+    sleep(Duration::from_millis(3300).saturating_sub(started.elapsed()));
+    assert_eq!(logged_in_as(&client).as_deref(), Some("alice"));
+
+    // A remembered session past the ordinary deadline logs in again
+    // without "Keep me signed in": still signed in after.
+    log_in(&client, true);
+    sleep(Duration::from_millis(3300));
+    log_in(&client, false);
+    assert_eq!(logged_in_as(&client).as_deref(), Some("alice"));
 }

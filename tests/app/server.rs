@@ -93,6 +93,19 @@ pub fn command(dir: &Path, env: &[(&str, &str)]) -> Command {
     cmd
 }
 
+/// Runs the binary in `dir` with `env` until it exits (a launch that
+/// should fail); whether it succeeded, and what it printed.
+#[allow(dead_code, reason = "not every test binary checks launches")]
+pub fn launch_output(dir: &std::path::Path, env: &[(&str, &str)]) -> (bool, String) {
+    let output = command(dir, env).output().expect("the memsess binary runs");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), said)
+}
+
 impl Server {
     /// Starts the binary and waits until it listens.
     pub fn start(env: &[(&str, &str)]) -> Server {

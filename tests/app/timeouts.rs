@@ -3,7 +3,7 @@
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use crate::helpers::{client, set_cookies};
+use crate::helpers::{client, max_age, set_cookies};
 
 fn incr(client: &rocket::local::blocking::Client) -> u64 {
     client
@@ -71,15 +71,9 @@ fn a_remembered_session_outlives_the_idle_timeout_and_its_cookie_ends_with_it() 
     let cookie = set_cookies(response.headers())
         .into_iter()
         .find(|c| c.starts_with("gsid="))
-        .expect("the remembered cookie")
-        .to_ascii_lowercase();
+        .expect("the remembered cookie");
     // The browser keeps it as long as the server does: until the deadline.
-    let max_age: u64 = cookie
-        .split(';')
-        .find_map(|a| a.trim().strip_prefix("max-age="))
-        .expect("a remembered cookie has a Max-Age")
-        .parse()
-        .unwrap();
+    let max_age = max_age(cookie).expect("a remembered cookie has a Max-Age");
     assert!((3..=4).contains(&max_age), "Max-Age={max_age}");
     drop(response);
 

@@ -62,6 +62,7 @@ where
     remembered_and_label_round_trip(&*store).await;
     a_login_past_the_per_user_bound_ends_the_least_recently_used_session(&make).await;
     anonymous_floods_never_evict_a_signed_in_users_session(&make).await;
+    a_flood_from_one_address_evicts_only_its_own_new_sessions(&make).await;
     idle_and_absolute_timeouts_both_hold(&make).await;
     a_remembered_session_outlives_the_ordinary_idle_timeout_but_not_its_own(&make).await;
 }
@@ -429,4 +430,49 @@ where
         None,
         "past its own absolute timeout"
     );
+}
+
+async fn a_flood_from_one_address_evicts_only_its_own_new_sessions<F, Fut>(make: &F)
+where
+    F: Fn(Limits) -> Fut,
+    Fut: Future<Output = Arc<dyn SessionStore>>,
+{
+    use memsess::session::Origin;
+
+    // 100 new sessions fit; one address may hold 16 of them.
+    let limits = Limits {
+        max_sessions: 400,
+        ..LONG
+    };
+    let store = make(limits).await;
+    let share = limits.fresh_per_origin();
+    let (newcomer, flooder) = (
+        Origin::of("203.0.113.5".parse().unwrap()),
+        Origin::of("198.51.100.1".parse().unwrap()),
+    );
+    // A visitor opens a form: a new session, not yet back.
+    let waiting = key();
+    store
+        .create(&waiting, record("{}", 1, None), Some(newcomer))
+        .await
+        .unwrap();
+    // Three times the whole tier, from one address.
+    let mut flood = Vec::new();
+    for _ in 0..300 {
+        let k = key();
+        store
+            .create(&k, record("{}", 1, None), Some(flooder))
+            .await
+            .unwrap();
+        flood.push(k);
+    }
+    assert!(
+        load(&*store, &waiting).await.is_some(),
+        "the newcomer's session was evicted by another address's flood"
+    );
+    let mut kept = 0;
+    for k in flood.iter().rev().take(2 * share as usize) {
+        kept += usize::from(load(&*store, k).await.is_some());
+    }
+    assert_eq!(kept as u64, share, "the flooder keeps its newest {share}");
 }

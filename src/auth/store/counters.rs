@@ -170,8 +170,12 @@ impl MemoryCounters {
     /// No counters yet.
     pub fn new() -> Self {
         MemoryCounters {
+            // LRU, not moka's default TinyLFU: TinyLFU may refuse to admit
+            // a new key into a full cache, and an attempt that is not
+            // recorded is an attempt that is not limited.
             cache: Cache::builder()
                 .max_capacity(MAX_COUNTERS)
+                .eviction_policy(moka::policy::EvictionPolicy::lru())
                 .expire_after(UntilWindowEnds)
                 .build(),
             turn: tokio::sync::Mutex::new(()),

@@ -22,6 +22,7 @@ use super::{
     Account, AccountError, AccountResult, AccountStore, Counter, CounterKey, DemoAccounts, Hit,
     Order, OrderId,
 };
+use crate::session::fairing::without_password;
 use crate::session::store::now_ms;
 
 const PREFIX: &str = "memsess:a:";
@@ -71,22 +72,6 @@ fn unavailable(e: redis::RedisError) -> AccountError {
     AccountError::Unavailable(e.to_string())
 }
 
-/// `url` with any password replaced by `***`, for logs.
-fn masked(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
-            let hidden = if userinfo.contains(':') { ":***" } else { "" };
-            format!("{scheme}://{user}{hidden}@{host}{}", &rest[authority_end..])
-        }
-        None => url.to_owned(),
-    }
-}
-
 impl RedisStore {
     /// A store on the Redis server at `url`, knowing `demo` besides its
     /// own accounts. It connects on first use.
@@ -112,7 +97,7 @@ impl RedisStore {
             ConnectionManager::new_lazy_with_config(client, config).map_err(|e| e.to_string())?;
         Ok(RedisStore {
             conn,
-            url: masked(url),
+            url: without_password(url),
             demo,
             scripts: Scripts {
                 create: Script::new(CREATE),
@@ -318,18 +303,5 @@ impl AccountStore for RedisStore {
 
     fn describe(&self) -> String {
         format!("redis {}", self.url)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::masked;
-
-    #[test]
-    fn passwords_never_reach_the_log() {
-        assert_eq!(masked("redis://127.0.0.1:6379/"), "redis://127.0.0.1:6379/");
-        assert_eq!(masked("redis://:pw@h:1/0"), "redis://:***@h:1/0");
-        assert_eq!(masked("redis://user:p@ss@h/"), "redis://user:***@h/");
-        assert_eq!(masked("redis://user@h"), "redis://user@h");
     }
 }

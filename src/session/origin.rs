@@ -1,0 +1,64 @@
+//! Where a new session comes from: [`Origin`], a hash of the client's
+//! address, so that one address cannot fill the tier of new sessions.
+//!
+//! New sessions start in the *fresh* tier (see [`Limits`](super::Limits)),
+//! which keeps floods of cookie-less requests away from everyone else's
+//! sessions. But a flood still churns that tier, and with it the sessions
+//! of visitors who have just opened a form (their CSRF token lives there)
+//! and not yet sent it. So each client address may hold at most a small
+//! share of the fresh tier ([`Limits::fresh_per_origin`]); past that, its
+//! own oldest new session makes way. A flood from one address then only
+//! ever evicts its own sessions.
+//!
+//! The address is the one Rocket gives (`Request::client_ip`: the peer, or
+//! the `ip_header` behind a proxy that sets it), IPv6 folded to its /64,
+//! which one client is usually given whole. Stores keep only a hash of it.
+
+use std::net::IpAddr;
+
+use sha2::{Digest as _, Sha256};
+
+/// A client address as stores see it: 16 bytes of SHA-256.
+///
+/// # Examples
+/// ```
+/// use memsess::session::Origin;
+///
+/// let a = Origin::of("2001:db8:1:2::7".parse().unwrap());
+/// let b = Origin::of("2001:db8:1:2:ffff::1".parse().unwrap());
+/// assert_eq!(a, b); // one /64, one origin
+/// assert_ne!(Origin::of("192.0.2.1".parse().unwrap()), Origin::of("192.0.2.2".parse().unwrap()));
+/// assert_eq!(Origin::of("::ffff:192.0.2.1".parse().unwrap()), Origin::of("192.0.2.1".parse().unwrap()));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Origin(pub [u8; 16]);
+
+/// An address in the form counters and origins use: IPv4 as it is, IPv6
+/// as its /64 (`2001:db8:1:2::/64`).
+///
+/// # Examples
+/// ```
+/// use memsess::session::origin::folded;
+///
+/// assert_eq!(folded("192.0.2.7".parse().unwrap()), "192.0.2.7");
+/// assert_eq!(folded("2001:db8:1:2:aaaa::1".parse().unwrap()), "2001:db8:1:2::/64");
+/// ```
+pub fn folded(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+    }
+}
+
+impl Origin {
+    /// The origin of a client at `ip`.
+    pub fn of(ip: IpAddr) -> Origin {
+        let digest = Sha256::digest(folded(ip).as_bytes());
+        let mut key = [0u8; 16];
+        key.copy_from_slice(&digest[..16]);
+        Origin(key)
+    }
+}
