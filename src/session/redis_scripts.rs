@@ -5,7 +5,8 @@
 //! Keys (`<m>` is a session's store key as 16 raw bytes, the *member*):
 //! `memsess:s:<m>` a session, a hash of `d` data, `c` created ms, `v`
 //! version, `o` owner, `r` remembered (`1`), `l` label, `t` last use ms,
-//! `p` its tier (`f`, `a` or `o`) and, while a request holds its lease,
+//! `p` its tier (`f`, `a` or `o`), `e` when its expiry and tier score were
+//! last set, and, while a request holds its lease,
 //! `k` the lease's token and `x` when the lease lapses (ms);
 //! `memsess:u:<owner>` an owner's set of members; and the tiers, sorted
 //! sets `memsess:fresh`, `memsess:anon` and `memsess:owned` scored by when
@@ -18,6 +19,15 @@
 //! key per request. A request costs Redis two scripts: the load (lease,
 //! read, idle clock, tier) and, if it writes, the save; the release is a
 //! two-command script whose reply nobody waits for.
+//!
+//! **Expiry with slack.** Redis keeps a session a little past its idle
+//! timeout (a sixteenth of it, at most a minute): a load that comes within
+//! that slack of the last refresh leaves the key's expiry and its tier
+//! score alone and only records the use (`t`), which saves two of the
+//! load's five commands for a session in steady use. Every read checks the
+//! last use against the idle timeout, so a session is gone on time all the
+//! same; the absolute deadline is never stretched; a tier evicts by scores
+//! that may be that slack behind.
 //!
 //! What is the same for every call of a store (the key prefix, the
 //! timeouts, the caps) is written into the scripts' text when the store is
@@ -36,15 +46,17 @@ use std::time::Duration;
 use super::limits::Limits;
 
 /// The constants of one store, as Lua, put before each of its scripts:
-/// `P` the key prefix, the four timeouts in ms, `LEASE` how long a lease
-/// lasts unrenewed, `CAP` each tier's cap and `PER_USER` the sessions one
-/// owner may hold.
+/// `P` the key prefix, the four timeouts in ms, the slack of each idle
+/// timeout, `LEASE` how long a lease lasts unrenewed, `CAP` each tier's
+/// cap and `PER_USER` the sessions one owner may hold.
 pub(super) fn preamble(prefix: &str, limits: &Limits, lease: Duration) -> String {
     let ms = |d: Duration| d.as_millis() as u64;
+    let slack = |idle: Duration| (ms(idle) / 16).min(60_000);
     let tiers = limits.tiers();
     format!(
         "local P = '{prefix}'\n\
          local IDLE, ABS, RIDLE, RABS = {}, {}, {}, {}\n\
+         local SLACK, RSLACK = {}, {}\n\
          local LEASE = {}\n\
          local CAP = {{f = {}, a = {}, o = {}}}\n\
          local PER_USER = {}\n",
@@ -52,6 +64,8 @@ pub(super) fn preamble(prefix: &str, limits: &Limits, lease: Duration) -> String
         ms(limits.absolute),
         ms(limits.remember_idle),
         ms(limits.remember_absolute),
+        slack(limits.idle),
+        slack(limits.remember_idle),
         ms(lease),
         tiers.fresh,
         tiers.anonymous,
@@ -76,6 +90,16 @@ local function member(key) return string.sub(key, #P + 3) end
 local function left(created, remembered, now)
   if remembered == '1' then return math.min(RIDLE, tonumber(created) + RABS - now) end
   return math.min(IDLE, tonumber(created) + ABS - now)
+end
+-- Whether a session last used at `seen` has idled out by `now`.
+local function idled(seen, remembered, now)
+  return seen and now - tonumber(seen) >= (remembered == '1' and RIDLE or IDLE)
+end
+-- How long Redis keeps a session used `now`: its idle timeout and slack,
+-- never past its absolute deadline.
+local function keep(created, remembered, now)
+  if remembered == '1' then return math.min(RIDLE + RSLACK, tonumber(created) + RABS - now) end
+  return math.min(IDLE + SLACK, tonumber(created) + ABS - now)
 end
 -- Deletes a session: its hash, its place in `tier` (`''` if it has none,
 -- false if not known: all three) and in its owner's index.
@@ -122,28 +146,34 @@ end
 /// session's tier score along; a session whose client came back leaves the
 /// fresh tier.
 pub(super) const ACQUIRE: &str = r"
-local r = redis.call('HMGET', KEYS[1], 'd', 'c', 'o', 'v', 'r', 'l', 'p', 'k', 'x')
+local r = redis.call('HMGET', KEYS[1], 'd', 'c', 'o', 'v', 'r', 'l', 'p', 'k', 'x', 't', 'e')
 if not r[4] then return 'absent' end
 local now = now_ms()
 if r[8] and r[8] ~= ARGV[2] and tonumber(r[9]) > now then return 'busy' end
 local m = member(KEYS[1])
-local ms = left(r[2], r[5], now)
-if ms <= 0 then
+if left(r[2], r[5], now) <= 0 or idled(r[10], r[5], now) then
   forget(m, r[3], r[7])
   return 'absent'
 end
 local tier = r[7] or 'a'
+local slack = r[5] == '1' and RSLACK or SLACK
+local refresh = tier == 'f' or not r[11] or now - tonumber(r[11]) >= slack
 if tier == 'f' then
   -- The client came back with the cookie: the session moves on.
-  redis.call('HSET', KEYS[1], 'k', ARGV[1], 'x', now + LEASE, 't', now, 'p', 'a')
+  redis.call('HSET', KEYS[1], 'k', ARGV[1], 'x', now + LEASE, 't', now, 'e', now, 'p', 'a')
   redis.call('ZREM', P .. 'fresh', m)
   tier = 'a'
+elseif refresh then
+  redis.call('HSET', KEYS[1], 'k', ARGV[1], 'x', now + LEASE, 't', now, 'e', now)
 else
   redis.call('HSET', KEYS[1], 'k', ARGV[1], 'x', now + LEASE, 't', now)
 end
-redis.call('PEXPIRE', KEYS[1], ms)
--- Only a member new to its tier can take the tier past its cap.
-if redis.call('ZADD', P .. NAMES[tier], now + ms, m) == 1 and tier == 'a' then evict('a') end
+if refresh then
+  local ms = keep(r[2], r[5], now)
+  redis.call('PEXPIRE', KEYS[1], ms)
+  -- Only a member new to its tier can take the tier past its cap.
+  if redis.call('ZADD', P .. NAMES[tier], now + ms, m) == 1 and tier == 'a' then evict('a') end
+end
 local owner, label = r[3] or '', r[6] or ''
 return table.concat({r[2], r[4], r[5] == '1' and '1' or '0', #owner, #label, owner .. label .. r[1]}, ' ')
 ";
@@ -155,9 +185,9 @@ return table.concat({r[2], r[4], r[5] == '1' and '1' or '0', #owner, #label, own
 /// its tier's sorted set.
 pub(super) const WRITE: &str = r"
 local function write(rec, m, existed, was, now, tier)
-  local ms = left(ARGV[3], ARGV[6], now)
-  if ms <= 0 then return false end
-  local set, unset = {'d', ARGV[2], 'c', ARGV[3], 'v', ARGV[5], 't', now, 'p', tier}, {}
+  if left(ARGV[3], ARGV[6], now) <= 0 then return false end
+  local ms = keep(ARGV[3], ARGV[6], now)
+  local set, unset = {'d', ARGV[2], 'c', ARGV[3], 'v', ARGV[5], 't', now, 'e', now, 'p', tier}, {}
   for _, field in ipairs({{'o', ARGV[4]}, {'r', ARGV[6]}, {'l', ARGV[7]}}) do
     if field[2] ~= '' then
       set[#set + 1] = field[1]
@@ -246,12 +276,16 @@ return 1
 
 /// KEYS: the owner's index. Reply: member, created, last use, remembered,
 /// label for each live session, flat; drops members whose session has
-/// expired. Reads nothing that restarts a clock.
+/// expired, and skips those idle past their timeout that Redis still
+/// keeps for the slack. Reads nothing that restarts a clock.
 pub(super) const LIST: &str = r"
 local out = {}
+local now = now_ms()
 for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   local r = redis.call('HMGET', P .. 's:' .. m, 'c', 't', 'r', 'l')
-  if r[1] then
+  if r[1] and idled(r[2], r[3], now) then
+    -- Gone for every reader; Redis drops it within the slack.
+  elseif r[1] then
     for _, v in ipairs({m, r[1], r[2] or r[1], r[3] or '', r[4] or ''}) do out[#out + 1] = v end
   else
     redis.call('SREM', KEYS[1], m)

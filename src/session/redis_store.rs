@@ -168,7 +168,7 @@ impl RedisStore {
                 save: with_writer(SAVE),
                 rotate: with_writer(ROTATE),
                 remove: with_helpers(REMOVE),
-                list: Script::new(&format!("{constants}{LIST}")),
+                list: with_helpers(LIST),
             },
             reachable: AtomicBool::new(true),
         })
