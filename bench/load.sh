@@ -1,20 +1,37 @@
 #!/usr/bin/env bash
-# memsess load benchmark: one table of req/s, p50, p99 and the ratio to
-# /healthz (the same server with no session work) from the same run.
+# memsess load benchmark: one table of req/s, p50, p99 and the ratio of
+# each row to its ceiling, all from the same run.
 #
-#   bench/load.sh                 # all rows, 10 s each, 4 connections
+#   bench/load.sh                 # all rows, 10 s each (about 5 minutes)
 #   DURATION=5s CONNS=8 bench/load.sh
 #
-# Needs wrk (apt-get install wrk); the Redis row needs redis-server and is
+# Three groups of rows, each divided by its own ceiling:
+#   app      the memsess binary: /counter, /cart, a flood of new sessions,
+#            a login burst, a snapshot being written; ceiling /healthz of
+#            the same server (no session work)
+#   module   examples/counter (the session module alone, system allocator);
+#            ceiling examples/hello, the same Rocket app with no session
+#   redis    examples/counter on a local redis-server, 32 connections on two
+#            threads with a cookie jar each (bench/cookie.lua); ceiling
+#            examples/hello under the same load
+# and the memory rows, each over $REQUESTS sessions that came back once
+# (so they settle, as most do): bytes per live session in the app
+# (mimalloc), in the module (the system allocator, as a person who copies
+# it gets), and in Redis (INFO used_memory).
+#
+# Needs wrk (apt-get install wrk); the Redis rows need redis-server and are
 # skipped, with a note, without it. Everything listens on 127.0.0.1 only;
-# every load is bounded by DURATION (and the memory row by REQUESTS).
+# every load is bounded by DURATION, and the memory rows by REQUESTS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-4}
 REQUESTS=${REQUESTS:-100000}
+# Sessions the snapshot row's server holds while it writes snapshots.
+SNAPSHOT_SESSIONS=${SNAPSHOT_SESSIONS:-200000}
 BIN=target/release/memsess
+EXAMPLES=target/release/examples
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() {
@@ -25,31 +42,35 @@ cleanup() {
 trap cleanup EXIT
 
 command -v wrk >/dev/null || { echo "bench/load.sh needs wrk: apt-get install wrk" >&2; exit 1; }
-cargo build --release --quiet
+cargo build --release --quiet --bin memsess --example counter --example hello
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# start_server NAME [ENV=VALUE ...]: starts the release binary in its own
-# empty folder (plain-http cookies, quiet log) and sets $PORT and $PID.
+# start_server NAME PROGRAM [ENV=VALUE ...]: starts PROGRAM in its own empty
+# folder (release profile, quiet log) and sets $PORT and $PID.
 start_server() {
-  local name=$1; shift
+  local name=$1 program=$2; shift 2
   PORT=$(free_port)
   mkdir -p "$WORK/$name"
   (cd "$WORK/$name" && exec env ROCKET_PROFILE=release ROCKET_ADDRESS=127.0.0.1 ROCKET_PORT="$PORT" \
-      ROCKET_LOG_LEVEL=off "$@" "$OLDPWD/$BIN" >"$WORK/$name.log" 2>&1) &
+      ROCKET_LOG_LEVEL=off "$@" "$OLDPWD/$program" >"$WORK/$name.log" 2>&1) &
   PID=$!
   PIDS+=("$PID")
   for _ in $(seq 100); do
-    curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && return 0
+    curl -s -o /dev/null "http://127.0.0.1:$PORT/" && return 0
     sleep 0.1
   done
   echo "server $name did not start:" >&2; cat "$WORK/$name.log" >&2; exit 1
 }
 SESSION_ENV='{secure=false,cookie_name="gsid",max_sessions=1000000}'
+# The login burst verifies a hash per attempt: every attempt comes from
+# 127.0.0.1, so the per-address limit on failed logins is lifted for it.
+AUTH_ENV=ROCKET_AUTH_MAX_FAILED_LOGINS_PER_IP=100000
 
-# wrk_row LABEL URL [wrk args...]: runs wrk and prints "label|req/s|p50|p99".
+# wrk_row GROUP LABEL URL [wrk args...]: runs wrk and prints
+# "group|label|req/s|p50|p99". -t/-c default to CONNS each.
 wrk_row() {
-  local label=$1 url=$2; shift 2
+  local group=$1 label=$2 url=$3; shift 3
   local out
   out=$(wrk -t"$CONNS" -c"$CONNS" -d"$DURATION" --latency "$@" "$url")
   local rps p50 p99
@@ -59,7 +80,7 @@ wrk_row() {
   if grep -q "Non-2xx or 3xx responses" <<<"$out"; then
     echo "warning: $label had error responses:" >&2; grep "Non-2xx" <<<"$out" >&2
   fi
-  echo "$label|$rps|$p50|$p99"
+  echo "$group|$label|$rps|$p50|$p99"
 }
 
 # prepare_session PORT: a session with a CSRF token: prints "cookie|token".
@@ -71,13 +92,27 @@ prepare_session() {
   echo "$(awk '$6 == "gsid" {print "gsid=" $7}' "$jar")|$token"
 }
 
-rows=()
-start_server main ROCKET_SESSION="$SESSION_ENV"
-MAIN=$PORT
-wrk_row warmup "http://127.0.0.1:$MAIN/counter" -d2s >/dev/null
+# sessions_made PORT PATH COUNT SCRIPT: about COUNT sessions from SCRIPT
+# (bench/count.lua: new ones; bench/settle.lua: new ones visited once
+# more), and prints how many requests wrk made. wrk stops sending at the
+# count but waits out its duration, which bounds the load.
+sessions_made() {
+  PER_THREAD=$(($3 / CONNS)) wrk -t"$CONNS" -c"$CONNS" -d"$(($3 / 4000 + 5))s" -s "$4" \
+    "http://127.0.0.1:$1$2" | awk '/requests in/ {print $1}'
+}
 
-rows+=("$(wrk_row '/healthz (no session work)' "http://127.0.0.1:$MAIN/healthz")")
-rows+=("$(wrk_row '/counter, cookie jar per connection' "http://127.0.0.1:$MAIN/counter" -s bench/counter.lua)")
+rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+
+rows=()
+
+# --- app ---------------------------------------------------------------
+start_server main "$BIN" ROCKET_SESSION="$SESSION_ENV" "$AUTH_ENV"
+MAIN=$PORT
+wrk_row warmup warmup "http://127.0.0.1:$MAIN/counter" -d2s >/dev/null
+
+rows+=("$(wrk_row app '/healthz (no session work)' "http://127.0.0.1:$MAIN/healthz")")
+rows+=("$(wrk_row app '/counter, cookie jar per connection' "http://127.0.0.1:$MAIN/counter" -s bench/counter.lua)")
+IDLE_ROW=$(( ${#rows[@]} - 1 ))
 
 # /cart with a five-line cart: one prepared session per connection.
 cookies=()
@@ -91,8 +126,8 @@ for _ in $(seq "$CONNS"); do
 done
 COOKIES=$(IFS=,; echo "${cookies[*]}")
 export COOKIES
-rows+=("$(wrk_row '/cart, five-line cart (read only)' "http://127.0.0.1:$MAIN/cart" -s bench/fixed_cookie.lua)")
-rows+=("$(wrk_row '/counter, no cookie (new session each)' "http://127.0.0.1:$MAIN/counter")")
+rows+=("$(wrk_row app '/cart, five-line cart (read only)' "http://127.0.0.1:$MAIN/cart" -s bench/fixed_cookie.lua)")
+rows+=("$(wrk_row app '/counter, no cookie (new session each)' "http://127.0.0.1:$MAIN/counter")")
 
 # /counter during a burst of logins: p99 against the idle p99 above.
 logins=()
@@ -101,46 +136,105 @@ LOGINS=$(IFS=,; echo "${logins[*]}") wrk -t"$CONNS" -c"$CONNS" -d"$DURATION" -s 
   "http://127.0.0.1:$MAIN/login" >"$WORK/login.out" &
 LOGIN_WRK=$!
 sleep 1
-rows+=("$(wrk_row '/counter during a login burst' "http://127.0.0.1:$MAIN/counter" -s bench/counter.lua)")
+rows+=("$(wrk_row app '/counter during a login burst' "http://127.0.0.1:$MAIN/counter" -s bench/counter.lua)")
+BURST_ROW=$(( ${#rows[@]} - 1 ))
 wait "$LOGIN_WRK" || true
 login_rps=$(awk '/^Requests\/sec/ {print $2}' "$WORK/login.out")
+kill "$PID"
 
-# The Redis store, with redis-server on this machine.
+# /counter while snapshots of $SNAPSHOT_SESSIONS sessions are written, one
+# a second (the counter keeps the store changing, so each one is due). The
+# sessions come back once each, as most do, so they settle in the
+# returning visitors' tier (new ones from one address would make way for
+# each other: the store holds only a share of new sessions per address).
+start_server snapshot "$BIN" \
+  ROCKET_SESSION='{secure=false,cookie_name="gsid",max_sessions=2000000,snapshot_interval=1}'
+made=$(sessions_made "$PORT" /counter "$SNAPSHOT_SESSIONS" bench/settle.lua)
+held=$((made / 2))
+# The snapshot row's ceiling is /healthz of this same, fuller server.
+rows+=("$(wrk_row snapshot "/healthz, $held sessions held" "http://127.0.0.1:$PORT/healthz")")
+rows+=("$(wrk_row snapshot '/counter while a snapshot is written each second' "http://127.0.0.1:$PORT/counter" -s bench/counter.lua)")
+SNAPSHOT_ROW=$(( ${#rows[@]} - 1 ))
+snapshot_size=$(stat -c %s "$WORK/snapshot/data/sessions.snapshot" 2>/dev/null || echo 0)
+kill "$PID"
+
+# --- module alone --------------------------------------------------------
+start_server hello "$EXAMPLES/hello"
+HELLO=$PORT
+start_server counter "$EXAMPLES/counter" ROCKET_SESSION="$SESSION_ENV"
+COUNTER=$PORT
+BENCH_PATH=/ wrk -t"$CONNS" -c"$CONNS" -d2s -s bench/counter.lua "http://127.0.0.1:$COUNTER/" >/dev/null
+rows+=("$(wrk_row module 'examples/hello (no session)' "http://127.0.0.1:$HELLO/")")
+export BENCH_PATH=/
+rows+=("$(wrk_row module 'examples/counter, cookie jar per connection' "http://127.0.0.1:$COUNTER/" -s bench/counter.lua)")
+unset BENCH_PATH
+kill "$PID"
+
+# --- Redis ---------------------------------------------------------------
+redis_mem=""
 if command -v redis-server >/dev/null; then
   RPORT=$(free_port)
   redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no >"$WORK/redis.log" 2>&1 &
   PIDS+=("$!")
   sleep 0.5
-  start_server redis ROCKET_SESSION="{secure=false,cookie_name=\"gsid\",store=\"redis://127.0.0.1:$RPORT/\"}"
-  wrk_row warmup "http://127.0.0.1:$PORT/counter" -d2s -s bench/counter.lua >/dev/null
-  rows+=("$(wrk_row '/counter, Redis store' "http://127.0.0.1:$PORT/counter" -s bench/counter.lua)")
+  REDIS_SESSION="{secure=false,cookie_name=\"gsid\",max_sessions=1000000,store=\"redis://127.0.0.1:$RPORT/\"}"
+  start_server redis "$EXAMPLES/counter" ROCKET_SESSION="$REDIS_SESSION"
+  wrk_row warmup warmup "http://127.0.0.1:$PORT/" -t2 -c32 -d2s -s bench/cookie.lua >/dev/null
+  rows+=("$(wrk_row redis 'examples/hello, 32 connections' "http://127.0.0.1:$HELLO/" -t2 -c32 -s bench/cookie.lua)")
+  rows+=("$(wrk_row redis 'examples/counter on Redis, 32 connections' "http://127.0.0.1:$PORT/" -t2 -c32 -s bench/cookie.lua)")
+  REDIS_ROW=$(( ${#rows[@]} - 1 ))
+  # Redis bytes per session: sessions that came back once, the way most do.
+  redis-cli -p "$RPORT" flushall >/dev/null
+  used() { redis-cli -p "$RPORT" info memory | awk -F: '/^used_memory:/ {print $2}' | tr -d '\r'; }
+  before=$(used)
+  made=$(( $(sessions_made "$PORT" / "$REQUESTS" bench/settle.lua) / 2 ))
+  after=$(used)
+  redis_mem="Redis: used_memory $before -> $after bytes after $made settled sessions: $(( (after - before) / made )) bytes per session"
   kill "$PID"
 else
-  echo "note: no redis-server, so no Redis row" >&2
+  echo "note: no redis-server, so no Redis rows" >&2
 fi
 
-# Memory per live session: RSS before and after $REQUESTS new sessions.
-start_server memory ROCKET_SESSION="$SESSION_ENV"
-curl -fs -o /dev/null "http://127.0.0.1:$PORT/counter"
-sleep 1
-rss_before=$(ps -o rss= -p "$PID")
-PER_THREAD=$((REQUESTS / CONNS)) wrk -t"$CONNS" -c"$CONNS" -d20s -s bench/count.lua \
-  "http://127.0.0.1:$PORT/counter" >"$WORK/memory.out"
-sleep 2
-rss_after=$(ps -o rss= -p "$PID")
-made=$(( (REQUESTS / CONNS) * CONNS ))
+# --- memory per live session -----------------------------------------------
+# memory_row NAME PROGRAM PATH: RSS before and after $REQUESTS sessions that
+# each came back once (bench/settle.lua).
+memory_row() {
+  # No snapshot: its buffers would come and go in the RSS being measured.
+  start_server "$1" "$2" \
+    ROCKET_SESSION='{secure=false,cookie_name="gsid",max_sessions=1000000,snapshot_file=""}'
+  # Warm up, and give the allocator time to hand back what the launch
+  # used for a while (the app hashes a dummy password at launch: 19 MiB).
+  sessions_made "$PORT" "$3" 4000 bench/settle.lua >/dev/null
+  sleep 2
+  sessions_made "$PORT" "$3" 1000 bench/settle.lua >/dev/null
+  sleep 1
+  local before after made
+  before=$(rss "$PID")
+  made=$(( $(sessions_made "$PORT" "$3" "$REQUESTS" bench/settle.lua) / 2 ))
+  sleep 2
+  after=$(rss "$PID")
+  echo "$1: RSS $before -> $after KiB after $made settled sessions: $(( (after - before) * 1024 / made )) bytes per session"
+  kill "$PID"
+}
+app_mem=$(memory_row app-memory "$BIN" /counter)
+module_mem=$(memory_row module-memory "$EXAMPLES/counter" /)
 
-healthz=$(cut -d'|' -f2 <<<"${rows[0]}")
-printf '\n%-42s %10s %9s %9s %8s\n' "row" "req/s" "p50" "p99" "ratio"
+# --- the table -------------------------------------------------------------
+printf '\n%-8s %-50s %10s %9s %9s %7s\n' "group" "row" "req/s" "p50" "p99" "ratio"
+ceiling=""
+group_seen=""
 for row in "${rows[@]}"; do
-  IFS='|' read -r label rps p50 p99 <<<"$row"
-  ratio=$(awk -v a="$rps" -v b="$healthz" 'BEGIN { printf "%.2f", a / b }')
-  printf '%-42s %10s %9s %9s %8s\n' "$label" "$rps" "$p50" "$p99" "$ratio"
+  IFS='|' read -r group label rps p50 p99 <<<"$row"
+  # The first row of each group is its ceiling.
+  if [ "$group" != "$group_seen" ]; then ceiling=$rps; group_seen=$group; fi
+  ratio=$(awk -v a="$rps" -v b="$ceiling" 'BEGIN { printf "%.2f", a / b }')
+  printf '%-8s %-50s %10s %9s %9s %7s\n' "$group" "$label" "$rps" "$p50" "$p99" "$ratio"
 done
-idle_p99=$(cut -d'|' -f4 <<<"${rows[1]}")
-burst_p99=$(cut -d'|' -f4 <<<"${rows[4]}")
+p99_of() { cut -d'|' -f5 <<<"${rows[$1]}"; }
 echo
-echo "logins during the burst: ${login_rps} req/s; /counter p99 idle ${idle_p99}, during the burst ${burst_p99}"
-echo "memory: RSS ${rss_before} KiB before, ${rss_after} KiB after ${made} sessions:" \
-  "$(( (rss_after - rss_before) * 1024 / made )) bytes per session"
-echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); wrk -t$CONNS -c$CONNS -d$DURATION; server and wrk share the cores"
+echo "logins during the burst: ${login_rps} req/s; /counter p99 idle $(p99_of "$IDLE_ROW"), during the burst $(p99_of "$BURST_ROW"), while snapshots are written $(p99_of "$SNAPSHOT_ROW") (a snapshot of $held sessions: $snapshot_size bytes)"
+[ -n "${REDIS_ROW:-}" ] && echo "Redis /counter p99 at 32 connections: $(p99_of "$REDIS_ROW")"
+echo "$app_mem"
+echo "$module_mem"
+[ -n "$redis_mem" ] && echo "$redis_mem"
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); wrk -t$CONNS -c$CONNS -d$DURATION (Redis rows -t2 -c32); server and wrk share the cores"

@@ -16,7 +16,8 @@ CARGO_PROFILE_RELEASE_DEBUG=line-tables-only cargo build --release --quiet --tar
 BIN=target/prof/release/memsess
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 WORK=$(mktemp -d)
-trap 'pkill -f "callgrind-out-file=$OUT" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+VALGRIND_PID=
+trap '[ -n "$VALGRIND_PID" ] && kill "$VALGRIND_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
 
 # profile NAME PATH SETUP [wrk args...]: SETUP runs (uncounted) once the
 # server is up; it may export COOKIES for bench/fixed_cookie.lua.
@@ -27,6 +28,7 @@ profile() {
     valgrind --tool=callgrind --callgrind-out-file="$OLDPWD/$OUT/$name.cg" \
     "$OLDPWD/$BIN" >"$OLDPWD/$OUT/$name.log" 2>&1) &
   local pid=$!
+  VALGRIND_PID=$pid
   for _ in $(seq 300); do curl -fs -o /dev/null "http://127.0.0.1:$PORT/healthz" && break; sleep 0.1; done
   "$setup"
   # Warm up, then count only the measured requests.
@@ -37,6 +39,7 @@ profile() {
   requests=$(wrk -t1 -c1 -d"${SECONDS_PER_ROW}s" "$@" "http://127.0.0.1:$PORT$path" | awk '/requests in/ {print $1}')
   callgrind_control -d "$pid" >/dev/null 2>&1
   kill -INT "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+  VALGRIND_PID=
   local total
   total=$(callgrind_annotate "$OUT/$name.cg.1" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
   printf '%-10s %-8s %8s requests %9s instructions/request\n' "$name" "$path" "$requests" "$(( total / requests ))"
