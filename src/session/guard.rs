@@ -11,7 +11,6 @@ use super::config::SessionConfig;
 use super::error::SessionError;
 use super::handle::Session;
 use super::id::SessionId;
-use super::origin::Origin;
 use super::store::SessionStore;
 
 /// The session layer's managed state: the store and its settings. The
@@ -61,7 +60,7 @@ impl<'r> FromRequest<'r> for Session {
                     None => Ok(Session::new(sessions.store.clone())),
                 };
                 if let Ok(session) = &result {
-                    session.set_origin(req.client_ip().map(Origin::of));
+                    session.set_client(req.client_ip());
                 }
                 Loaded(Some(result))
             })

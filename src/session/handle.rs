@@ -1,12 +1,12 @@
 //! [`Session`]: one request's view of its session, with gmemsess's API.
 
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde_json::{Map, Value};
 
 use super::error::SessionError;
 use super::id::SessionId;
-use super::origin::Origin;
 use super::store::{now_ms, Lease, SessionStore};
 
 /// What the response should do with the session cookie.
@@ -84,8 +84,9 @@ pub(super) struct State {
     pub(super) label: Option<Box<str>>,
     /// Whether the client's cookie is a remembered one (with an expiry).
     pub(super) cookie_remembered: bool,
-    /// Where the request came from, for a new session's store.
-    pub(super) origin: Option<Origin>,
+    /// The client's address, whose [`Origin`](super::Origin) a new session is stored as
+    /// coming from.
+    pub(super) client: Option<IpAddr>,
 }
 
 impl State {
@@ -101,7 +102,7 @@ impl State {
             remembered: false,
             label: None,
             cookie_remembered: false,
-            origin: None,
+            client: None,
         }
     }
 
@@ -111,7 +112,7 @@ impl State {
         *self = State {
             loaded: self.loaded,
             cookie_remembered: self.cookie_remembered,
-            origin: self.origin,
+            client: self.client,
             ..State::blank()
         };
     }
@@ -188,7 +189,7 @@ impl Session {
             remembered: record.remembered,
             label: record.label,
             cookie_remembered: record.remembered,
-            origin: None,
+            client: None,
         };
         Ok(Self::with_state(store, state, Some(lease)))
     }
@@ -205,9 +206,9 @@ impl Session {
     }
 
     /// Records where the request came from: a new session is stored as
-    /// coming from there (see [`Origin`]). The guard calls this.
-    pub(crate) fn set_origin(&self, origin: Option<Origin>) {
-        self.state().origin = origin;
+    /// coming from there (see [`Origin`](super::Origin)). The guard calls this.
+    pub(crate) fn set_client(&self, client: Option<IpAddr>) {
+        self.state().client = client;
     }
 
     pub(super) fn state(&self) -> MutexGuard<'_, State> {

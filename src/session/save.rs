@@ -8,6 +8,7 @@
 use super::error::SessionError;
 use super::handle::Session;
 use super::id::SessionId;
+use super::origin::Origin;
 use super::store::{now_ms, Record, StoreError};
 
 impl Session {
@@ -82,12 +83,17 @@ impl Session {
                 remembered: state.remembered,
                 label: state.label.clone(),
             };
-            (state.id, state.stored, record, state.origin)
+            (state.id, state.stored, record, state.client)
         };
         let version = record.version;
         let store = &self.inner.store;
         let written = match stored {
-            None => store.create(&id.key(), record, origin).await,
+            // Hashed only here: most requests never create a session.
+            None => {
+                store
+                    .create(&id.key(), record, origin.map(Origin::of))
+                    .await
+            }
             Some((old, v)) if old == id => store.save(&id.key(), Some(v), record).await,
             Some((old, v)) => store.rotate(&old.key(), v, &id.key(), record).await,
         };
