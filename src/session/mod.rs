@@ -73,8 +73,8 @@
 //!   a shared store's lease expired) returns [`SessionError::Conflict`] and
 //!   also writes nothing, leaving the session and its cookie alone.
 //! * **Across instances** the same two rules hold in a shared store: the
-//!   lease is an atomic "set if absent, with expiry" and the version check
-//!   runs inside the store's atomic write. A lease that times out (a
+//!   lease is an atomic "set if absent or lapsed, with a lapse time", and
+//!   the version check runs inside the store's atomic write. A lease that times out (a
 //!   stalled request) lets the next request in, and the version fence
 //!   stops the stalled one from overwriting it.
 //!

@@ -12,9 +12,12 @@
 //!   with the stored one and writes nothing on a mismatch. A request that
 //!   outlives its lease therefore cannot overwrite the next request's work,
 //!   nor bring back a session that was ended meanwhile.
-//! * **Expiry**: Redis's own TTL, set to the time left by the session's
-//!   idle and absolute timeouts (ordinary or remembered) on every load and
-//!   write, by Redis's clock.
+//! * **Expiry**: Redis's own TTL, set from the session's idle and
+//!   absolute timeouts (ordinary or remembered) by Redis's clock, with a
+//!   little slack so that a session in steady use need not have it
+//!   rewritten on every load; every read checks the last use against the
+//!   idle timeout, so a session is gone on time all the same
+//!   (`redis_scripts.rs` explains).
 //! * **Tiers and bounds**: as in the memory store (see
 //!   [`Limits`]): fresh, anonymous and owned sorted sets,
 //!   each evicting past its share of `max_sessions`, and at most

@@ -20,8 +20,8 @@
 //!   session back.
 //!
 //! Both work across processes as well as inside one: a shared store takes
-//! the lease with an atomic "set if absent, with expiry" and checks the
-//! version inside the same atomic step that writes.
+//! the lease with an atomic "set if absent or lapsed, with a lapse time",
+//! and checks the version inside the same atomic step that writes.
 
 use std::any::Any;
 
