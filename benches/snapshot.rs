@@ -34,8 +34,9 @@ fn snapshot(c: &mut Criterion) {
         let file = dir.path().join(format!("{live}.snapshot"));
         let limits = Limits {
             max_sessions_per_user: 1000,
+            // New sessions fill the fresh tier, a quarter of the whole.
             ..Limits::new(
-                live as u64 * 2,
+                live as u64 * 4,
                 Duration::from_secs(3600),
                 Duration::from_secs(43200),
             )
