@@ -6,8 +6,9 @@
 //! sessions. But a flood still churns that tier, and with it the sessions
 //! of visitors who have just opened a form (their CSRF token lives there)
 //! and not yet sent it. So each client address may hold at most a small
-//! share of the fresh tier ([`Limits::fresh_per_origin`]); past that, its
-//! own oldest new session makes way. A flood from one address then only
+//! share of the fresh tier
+//! ([`Limits::fresh_per_origin`](super::Limits::fresh_per_origin)); past
+//! that, its own oldest new session makes way. A flood from one address then only
 //! ever evicts its own sessions.
 //!
 //! The address is the one Rocket gives (`Request::client_ip`: the peer, or
