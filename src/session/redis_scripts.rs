@@ -59,7 +59,7 @@ pub(super) fn preamble(prefix: &str, limits: &Limits, lease: Duration) -> String
          local SLACK, RSLACK = {}, {}\n\
          local LEASE = {}\n\
          local CAP = {{f = {}, a = {}, o = {}}}\n\
-         local PER_USER = {}\n",
+         local PER_USER, SHARE = {}, {}\n",
         ms(limits.idle),
         ms(limits.absolute),
         ms(limits.remember_idle),
@@ -71,6 +71,7 @@ pub(super) fn preamble(prefix: &str, limits: &Limits, lease: Duration) -> String
         tiers.anonymous,
         tiers.owned,
         limits.max_sessions_per_user,
+        limits.fresh_per_origin(),
     )
 }
 
@@ -211,7 +212,12 @@ end
 ";
 
 /// KEYS: record. ARGV: 1 expected version (`''`: none, a new session),
-/// then as WRITE. Returns 1 written, 0 gone, 2 conflict.
+/// then as WRITE, then 8 the origin of a new session (16 bytes, or `''`).
+/// Returns 1 written, 0 gone, 2 conflict.
+///
+/// A new session of a known origin joins that address's queue
+/// (`memsess:n:<origin>`, oldest first); past SHARE, the address's own
+/// oldest new sessions make way (see `origin.rs`).
 ///
 /// A save of a loaded session that keeps its owner and its timeouts only
 /// writes the data and the version: the load restarted the idle clock and
@@ -245,6 +251,21 @@ if not ends then forget(m, cur[2], cur[3]) return 0 end
 if cur[3] and cur[3] ~= tier then redis.call('ZREM', P .. NAMES[cur[3]], m) end
 if redis.call('ZADD', P .. NAMES[tier], ends, m) == 1 then evict(tier) end
 if tier == 'o' and ARGV[4] ~= '' and cur[2] ~= ARGV[4] then cap_owner(ARGV[4], m) end
+if tier == 'f' and (ARGV[8] or '') ~= '' then
+  local queue, fresh = P .. 'n:' .. ARGV[8], P .. 'fresh'
+  -- Sessions whose client came back (or that were evicted) leave the front.
+  while true do
+    local first = redis.call('LINDEX', queue, 0)
+    if not first or redis.call('ZSCORE', fresh, first) then break end
+    redis.call('LPOP', queue)
+  end
+  redis.call('RPUSH', queue, m)
+  redis.call('PEXPIRE', queue, IDLE)
+  while redis.call('LLEN', queue) > SHARE do
+    local oldest = redis.call('LPOP', queue)
+    if redis.call('ZSCORE', fresh, oldest) then forget(oldest, nil, 'f') end
+  end
+end
 return 1
 ";
 

@@ -40,6 +40,7 @@ use redis::{Script, ScriptInvocation};
 
 use super::id::StoreKey;
 use super::limits::Limits;
+use super::origin::Origin;
 use super::redis_lease::{Leases, RedisLease, Token, LEASE_TTL, LEASE_WAIT};
 use super::redis_scripts::{preamble, ACQUIRE, HELPERS, LIST, REMOVE, ROTATE, SAVE, WRITE};
 use super::store::{Lease, Record, SessionInfo, SessionStore, StoreError, StoreResult};
@@ -278,6 +279,23 @@ impl SessionStore for RedisStore {
         if let Some(lease) = lease.into_inner::<RedisLease>() {
             lease.release();
         }
+    }
+
+    async fn create(
+        &self,
+        key: &StoreKey,
+        record: Record,
+        origin: Option<Origin>,
+    ) -> StoreResult<()> {
+        let mut call = self.scripts.save.prepare_invoke();
+        call.key(record_key(key)).arg("");
+        Self::push_record(&mut call, &record);
+        match &origin {
+            Some(origin) => call.arg(&origin.0[..]),
+            None => call.arg(""),
+        };
+        let mut conn = self.conn.clone();
+        written(self.checked(call.invoke_async(&mut conn).await)?)
     }
 
     async fn save(&self, key: &StoreKey, expected: Option<u64>, record: Record) -> StoreResult<()> {
