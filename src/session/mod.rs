@@ -114,6 +114,8 @@ mod owners;
 mod persist;
 pub mod record;
 #[cfg(feature = "redis")]
+pub mod redis_conn;
+#[cfg(feature = "redis")]
 mod redis_lease;
 #[cfg(feature = "redis")]
 mod redis_scripts;

@@ -150,7 +150,9 @@ pub(super) const ACQUIRE: &str = r"
 local r = redis.call('HMGET', KEYS[1], 'd', 'c', 'o', 'v', 'r', 'l', 'p', 'k', 'x', 't', 'e')
 if not r[4] then return 'absent' end
 local now = now_ms()
-if r[8] and r[8] ~= ARGV[2] and tonumber(r[9]) > now then return 'busy' end
+-- Held by another request, unless it is this one's own token (a retry
+-- after a dropped connection) or one this process gave back.
+if r[8] and r[8] ~= ARGV[1] and r[8] ~= ARGV[2] and tonumber(r[9]) > now then return 'busy' end
 local m = member(KEYS[1])
 if left(r[2], r[5], now) <= 0 or idled(r[10], r[5], now) then
   forget(m, r[3], r[7])

@@ -35,12 +35,13 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use redis::{Script, ScriptInvocation};
 
 use super::id::StoreKey;
 use super::limits::Limits;
 use super::origin::Origin;
+use super::redis_conn::{self, invoke, query};
 use super::redis_lease::{Leases, RedisLease, Token, LEASE_TTL, LEASE_WAIT};
 use super::redis_scripts::{preamble, ACQUIRE, HELPERS, LIST, REMOVE, ROTATE, SAVE, WRITE};
 use super::store::{Lease, Record, SessionInfo, SessionStore, StoreError, StoreResult};
@@ -152,15 +153,7 @@ impl RedisStore {
         if !url.starts_with("redis://") {
             return Err("must be \"memory\" or a redis:// URL".into());
         }
-        let client =
-            redis::Client::open(url).map_err(|e| format!("not a usable Redis URL: {e}"))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(2)))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(500));
-        let conn =
-            ConnectionManager::new_lazy_with_config(client, config).map_err(|e| e.to_string())?;
+        let conn = redis_conn::connect(url)?;
         let constants = preamble(PREFIX, &limits, LEASE_TTL);
         let with_helpers = |body: &str| Script::new(&format!("{constants}{HELPERS}{body}"));
         let with_writer = |body: &str| Script::new(&format!("{constants}{HELPERS}{WRITE}{body}"));
@@ -205,8 +198,7 @@ impl RedisStore {
         call.key(record_key(key))
             .arg(&lease.token[..])
             .arg(given_back.map_or(&[][..], |t| &t[..]));
-        let mut conn = self.conn.clone();
-        self.checked(call.invoke_async(&mut conn).await)
+        self.checked(invoke(&self.conn, &call).await)
     }
 }
 
@@ -294,8 +286,7 @@ impl SessionStore for RedisStore {
             Some(origin) => call.arg(&origin.0[..]),
             None => call.arg(""),
         };
-        let mut conn = self.conn.clone();
-        written(self.checked(call.invoke_async(&mut conn).await)?)
+        written(self.checked(invoke(&self.conn, &call).await)?)
     }
 
     async fn save(&self, key: &StoreKey, expected: Option<u64>, record: Record) -> StoreResult<()> {
@@ -303,8 +294,7 @@ impl SessionStore for RedisStore {
         call.key(record_key(key))
             .arg(expected.map(|v| v.to_string()).unwrap_or_default());
         Self::push_record(&mut call, &record);
-        let mut conn = self.conn.clone();
-        written(self.checked(call.invoke_async(&mut conn).await)?)
+        written(self.checked(invoke(&self.conn, &call).await)?)
     }
 
     async fn rotate(
@@ -317,30 +307,20 @@ impl SessionStore for RedisStore {
         let mut call = self.scripts.rotate.prepare_invoke();
         call.key(record_key(old)).key(record_key(new)).arg(expected);
         Self::push_record(&mut call, &record);
-        let mut conn = self.conn.clone();
-        written(self.checked(call.invoke_async(&mut conn).await)?)
+        written(self.checked(invoke(&self.conn, &call).await)?)
     }
 
     async fn remove(&self, key: &StoreKey) -> StoreResult<()> {
-        let mut conn = self.conn.clone();
-        let result: redis::RedisResult<i64> = self
-            .scripts
-            .remove
-            .key(record_key(key))
-            .invoke_async(&mut conn)
-            .await;
+        let mut call = self.scripts.remove.prepare_invoke();
+        call.key(record_key(key));
+        let result: redis::RedisResult<i64> = invoke(&self.conn, &call).await;
         self.checked(result).map(drop)
     }
 
     async fn sessions_of(&self, owner: &str) -> StoreResult<Vec<SessionInfo>> {
-        let mut conn = self.conn.clone();
-        let flat: Vec<Vec<u8>> = self.checked(
-            self.scripts
-                .list
-                .key(format!("{PREFIX}u:{owner}"))
-                .invoke_async(&mut conn)
-                .await,
-        )?;
+        let mut call = self.scripts.list.prepare_invoke();
+        call.key(format!("{PREFIX}u:{owner}"));
+        let flat: Vec<Vec<u8>> = self.checked(invoke(&self.conn, &call).await)?;
         let mut sessions: Vec<SessionInfo> = flat
             .chunks_exact(5)
             .filter_map(|row| {
@@ -381,8 +361,7 @@ impl SessionStore for RedisStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        let mut conn = self.conn.clone();
-        let pong: redis::RedisResult<String> = redis::cmd("PING").query_async(&mut conn).await;
+        let pong: redis::RedisResult<String> = query(&self.conn, &redis::cmd("PING")).await;
         self.checked(pong).map(drop)
     }
 

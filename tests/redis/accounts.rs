@@ -157,3 +157,27 @@ fn while_redis_is_down_account_pages_answer_503_and_recover_by_themselves() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+#[test]
+fn the_first_requests_after_redis_restarts_while_idle_are_served() {
+    let mut redis = RedisServer::start();
+    let stores = format!("{{store=\"{}\"}}", redis.url());
+    let app = Server::start(&[("ROCKET_SESSION", &stores), ("ROCKET_AUTH", &stores)]);
+    // Both stores have talked to Redis, so both hold a connection.
+    let warm = WebBrowser::new();
+    assert_eq!(warm.login(&app, "alice", "wonderland-42").status, 303);
+
+    // Redis restarts while the app is idle: every connection it had is dead.
+    redis.restart();
+    let browser = WebBrowser::new();
+    let page = browser.get(&app, "/login");
+    assert_eq!(
+        page.status, 200,
+        "the first session request after the restart"
+    );
+    let login = browser.login(&app, "alice", "wonderland-42");
+    assert_eq!(
+        login.status, 303,
+        "the first account request after the restart"
+    );
+}

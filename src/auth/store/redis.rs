@@ -7,14 +7,16 @@
 //! attempt is counted on all its counters or none. Nothing is cached per
 //! instance except the device-cookie key, which never changes once made.
 //!
-//! It connects like the session store: a `ConnectionManager` that connects
-//! on first use, gives up on a request within about two seconds when
-//! Redis is away (pages answer 503), and reconnects by itself.
+//! It connects as the session store does (`session::redis_conn`): a
+//! `ConnectionManager` that connects on first use, gives up on a request
+//! within about two seconds when Redis is away (pages answer 503),
+//! reconnects by itself, and sends a command once more when its
+//! connection had died (Redis restarted while the app was idle).
 
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{AsyncCommands as _, Script};
+use redis::aio::ConnectionManager;
+use redis::Script;
 
 use super::redis_scripts::{ADD_ORDER, CREATE, DELETE, HIT, SET_PASSWORD, TAKE_BACK};
 use super::types::newest_first;
@@ -23,6 +25,7 @@ use super::{
     Order, OrderId,
 };
 use crate::session::fairing::without_password;
+use crate::session::redis_conn::{self, invoke, query};
 use crate::session::store::now_ms;
 
 const PREFIX: &str = "memsess:a:";
@@ -86,15 +89,7 @@ impl RedisStore {
         if !url.starts_with("redis://") {
             return Err("must be \"file\" or a redis:// URL".into());
         }
-        let client =
-            redis::Client::open(url).map_err(|e| format!("not a usable Redis URL: {e}"))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(2)))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(500));
-        let conn =
-            ConnectionManager::new_lazy_with_config(client, config).map_err(|e| e.to_string())?;
+        let conn = redis_conn::connect(url)?;
         Ok(RedisStore {
             conn,
             url: without_password(url),
@@ -113,8 +108,7 @@ impl RedisStore {
 
     /// Runs a script that answers 1 (done) or 0 (no such account).
     async fn changed(&self, call: &redis::ScriptInvocation<'_>) -> AccountResult<bool> {
-        let mut conn = self.conn.clone();
-        let done: i64 = call.invoke_async(&mut conn).await.map_err(unavailable)?;
+        let done: i64 = invoke(&self.conn, call).await.map_err(unavailable)?;
         Ok(done == 1)
     }
 
@@ -133,14 +127,10 @@ impl AccountStore for RedisStore {
         if let Some(account) = self.demo.get(username) {
             return Ok(Some(account.clone()));
         }
-        let mut conn = self.conn.clone();
-        let (hash, created): (Option<String>, Option<u64>) = redis::cmd("HMGET")
-            .arg(account_key(username))
-            .arg("h")
-            .arg("c")
-            .query_async(&mut conn)
-            .await
-            .map_err(unavailable)?;
+        let mut cmd = redis::cmd("HMGET");
+        cmd.arg(account_key(username)).arg("h").arg("c");
+        let (hash, created): (Option<String>, Option<u64>) =
+            query(&self.conn, &cmd).await.map_err(unavailable)?;
         Ok(hash.map(|password_hash| Account {
             password_hash,
             created_ms: created.unwrap_or(0),
@@ -208,11 +198,9 @@ impl AccountStore for RedisStore {
     }
 
     async fn orders(&self, username: &str) -> AccountResult<Vec<Order>> {
-        let mut conn = self.conn.clone();
-        let values: Vec<String> = conn
-            .hvals(orders_key(username))
-            .await
-            .map_err(unavailable)?;
+        let mut cmd = redis::cmd("HVALS");
+        cmd.arg(orders_key(username));
+        let values: Vec<String> = query(&self.conn, &cmd).await.map_err(unavailable)?;
         // Only this store writes these; skip a damaged one rather than
         // fail the whole page.
         let mut orders: Vec<Order> = values
@@ -224,11 +212,9 @@ impl AccountStore for RedisStore {
     }
 
     async fn order(&self, username: &str, id: &OrderId) -> AccountResult<Option<Order>> {
-        let mut conn = self.conn.clone();
-        let json: Option<String> = conn
-            .hget(orders_key(username), id.as_str())
-            .await
-            .map_err(unavailable)?;
+        let mut cmd = redis::cmd("HGET");
+        cmd.arg(orders_key(username)).arg(id.as_str());
+        let json: Option<String> = query(&self.conn, &cmd).await.map_err(unavailable)?;
         Ok(json.and_then(|json| serde_json::from_str(&json).ok()))
     }
 
@@ -239,8 +225,7 @@ impl AccountStore for RedisStore {
                 .arg(counter.limit)
                 .arg(counter.window.as_millis().max(1) as u64);
         }
-        let mut conn = self.conn.clone();
-        let wait_ms: u64 = call.invoke_async(&mut conn).await.map_err(unavailable)?;
+        let wait_ms: u64 = invoke(&self.conn, &call).await.map_err(unavailable)?;
         Ok(match wait_ms {
             0 => Hit::Counted,
             ms => Hit::Refused {
@@ -250,20 +235,16 @@ impl AccountStore for RedisStore {
     }
 
     async fn take_back(&self, key: &CounterKey) -> AccountResult<()> {
-        let mut conn = self.conn.clone();
-        let _: i64 = self
-            .scripts
-            .take_back
-            .key(counter_key(key))
-            .invoke_async(&mut conn)
-            .await
-            .map_err(unavailable)?;
+        let mut call = self.scripts.take_back.prepare_invoke();
+        call.key(counter_key(key));
+        let _: i64 = invoke(&self.conn, &call).await.map_err(unavailable)?;
         Ok(())
     }
 
     async fn clear(&self, key: &CounterKey) -> AccountResult<()> {
-        let mut conn = self.conn.clone();
-        let _: i64 = conn.del(counter_key(key)).await.map_err(unavailable)?;
+        let mut cmd = redis::cmd("DEL");
+        cmd.arg(counter_key(key));
+        let _: i64 = query(&self.conn, &cmd).await.map_err(unavailable)?;
         Ok(())
     }
 
@@ -271,19 +252,16 @@ impl AccountStore for RedisStore {
         self.device_key
             .get_or_try_init(|| async {
                 let name = format!("{PREFIX}device-key");
-                let mut conn = self.conn.clone();
                 let mut fresh = [0u8; 32];
                 rand::TryRngCore::try_fill_bytes(&mut rand::rngs::OsRng, &mut fresh)
                     .map_err(|e| AccountError::Unavailable(e.to_string()))?;
                 // The first instance to ask makes it; everyone reads the winner's.
-                let _: Option<String> = redis::cmd("SET")
-                    .arg(&name)
-                    .arg(fresh.as_slice())
-                    .arg("NX")
-                    .query_async(&mut conn)
-                    .await
-                    .map_err(unavailable)?;
-                let stored: Vec<u8> = conn.get(&name).await.map_err(unavailable)?;
+                let mut set = redis::cmd("SET");
+                set.arg(&name).arg(fresh.as_slice()).arg("NX");
+                let _: Option<String> = query(&self.conn, &set).await.map_err(unavailable)?;
+                let mut get = redis::cmd("GET");
+                get.arg(&name);
+                let stored: Vec<u8> = query(&self.conn, &get).await.map_err(unavailable)?;
                 stored
                     .try_into()
                     .map_err(|_| AccountError::Unavailable(format!("{name} is not a 32-byte key")))
@@ -293,9 +271,7 @@ impl AccountStore for RedisStore {
     }
 
     async fn ping(&self) -> AccountResult<()> {
-        let mut conn = self.conn.clone();
-        let _: String = redis::cmd("PING")
-            .query_async(&mut conn)
+        let _: String = query(&self.conn, &redis::cmd("PING"))
             .await
             .map_err(unavailable)?;
         Ok(())
