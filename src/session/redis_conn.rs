@@ -7,10 +7,13 @@
 //! connection is dead only from the next command, which fails; it then
 //! reconnects. [`invoke`] and [`query`] send such a command once more on
 //! the new connection, so the first request after a restart is served,
-//! not refused. The command most likely never reached Redis; if it did,
-//! running it twice is safe here: every script is fenced by version or
-//! lease token, or idempotent, or (an attempt counter) errs on counting
-//! one attempt twice.
+//! not refused. The command most likely never reached Redis; if it did
+//! (the connection died between running it and answering), running it
+//! twice is safe: a session write is fenced by version (the second answers
+//! that the session changed, and the page asks to reload), a load takes
+//! its own lease token back, an attempt counter counts one attempt twice,
+//! and an account's creation answers that the name is taken, by the
+//! account it has just made.
 
 use std::time::Duration;
 

@@ -8,10 +8,7 @@
 /// KEYS: account, orders. ARGV: hash, created ms. 1 created, 0 taken.
 /// Orders left under the name (a demo user's) go in the same step.
 pub(super) const CREATE: &str = r#"
--- The same hash (salted, so no one else's) means this very call ran
--- already, and its reply was lost with the connection: it is done.
-local hash = redis.call('HGET', KEYS[1], 'h')
-if hash then return hash == ARGV[1] and 1 or 0 end
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'h', ARGV[1], 'c', ARGV[2])
 redis.call('DEL', KEYS[2])
 return 1
