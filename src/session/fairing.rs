@@ -133,10 +133,11 @@ impl Fairing for SessionFairing {
     /// A graceful stop (SIGTERM, SIGINT): the store writes out what it
     /// keeps on disk, once the running requests are done with it.
     async fn on_shutdown(&self, rocket: &Rocket<Orbit>) {
-        if let Some(sessions) = rocket.state::<Sessions>() {
-            if let Err(e) = sessions.store.flush().await {
-                rocket::error!("session store at shutdown: {e}");
-            }
+        let Some(sessions) = rocket.state::<Sessions>() else {
+            return;
+        };
+        if let Err(e) = sessions.store.flush().await {
+            rocket::error!("session store at shutdown: {e}");
         }
     }
 

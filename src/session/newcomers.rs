@@ -60,11 +60,7 @@ impl Newcomers {
         queue.push_back(key);
         let mut evicted = Vec::new();
         while queue.len() > self.share {
-            if let Some(oldest) = queue.pop_front() {
-                if still_fresh(&oldest) {
-                    evicted.push(oldest);
-                }
-            }
+            evicted.extend(queue.pop_front().filter(|oldest| still_fresh(oldest)));
         }
         evicted
     }
