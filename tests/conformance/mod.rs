@@ -45,6 +45,24 @@ async fn load(store: &dyn SessionStore, key: &StoreKey) -> Option<Record> {
         .map(|(record, _lease)| record)
 }
 
+/// An anonymous session is stored, then a request on it logs `owner` in,
+/// as the login page does.
+async fn log_in_a_new_anonymous_session(store: &dyn SessionStore, key: &StoreKey, owner: &str) {
+    store.save(key, None, record("{}", 1, None)).await.unwrap();
+    let (_, lease) = store.acquire(key).await.unwrap().unwrap();
+    store
+        .save(key, Some(1), record("{}", 2, Some(owner)))
+        .await
+        .unwrap();
+    store.release(lease).await;
+}
+
+/// The keys of `owner`'s sessions, as the account page lists them.
+async fn keys_of(store: &dyn SessionStore, owner: &str) -> Vec<StoreKey> {
+    let sessions = store.sessions_of(owner).await.unwrap();
+    sessions.iter().map(|s| s.key).collect()
+}
+
 /// Runs every check against stores from `make`.
 pub async fn run_all<F, Fut>(make: F)
 where
@@ -206,20 +224,8 @@ async fn the_owner_index_lists_and_forgets_sessions(store: &dyn SessionStore) {
         .await
         .unwrap();
     // An anonymous session that logs in joins the list.
-    store.save(&c, None, record("{}", 1, None)).await.unwrap();
-    let (_, lease) = store.acquire(&c).await.unwrap().unwrap();
-    store
-        .save(&c, Some(1), record("{}", 2, Some(&owner)))
-        .await
-        .unwrap();
-    store.release(lease).await;
-    let listed: Vec<StoreKey> = store
-        .sessions_of(&owner)
-        .await
-        .unwrap()
-        .iter()
-        .map(|s| s.key)
-        .collect();
+    log_in_a_new_anonymous_session(&*store, &c, &owner).await;
+    let listed = keys_of(&*store, &owner).await;
     assert_eq!(listed.len(), 3);
     assert!(listed.contains(&a) && listed.contains(&b) && listed.contains(&c));
 
@@ -228,13 +234,7 @@ async fn the_owner_index_lists_and_forgets_sessions(store: &dyn SessionStore) {
         .save(&b, Some(1), record("{}", 2, None))
         .await
         .unwrap();
-    let listed: Vec<StoreKey> = store
-        .sessions_of(&owner)
-        .await
-        .unwrap()
-        .iter()
-        .map(|s| s.key)
-        .collect();
+    let listed = keys_of(&*store, &owner).await;
     assert_eq!(listed, vec![c]);
     assert!(store.sessions_of("nobody-at-all").await.unwrap().is_empty());
 }
@@ -323,21 +323,9 @@ where
     store.release(lease).await;
     tokio::time::sleep(Duration::from_millis(20)).await;
     // A third login, by logging in an anonymous session.
-    store.save(&c, None, record("{}", 1, None)).await.unwrap();
-    let (_, lease) = store.acquire(&c).await.unwrap().unwrap();
-    store
-        .save(&c, Some(1), record("{}", 2, Some(&owner)))
-        .await
-        .unwrap();
-    store.release(lease).await;
+    log_in_a_new_anonymous_session(&*store, &c, &owner).await;
 
-    let listed: Vec<StoreKey> = store
-        .sessions_of(&owner)
-        .await
-        .unwrap()
-        .iter()
-        .map(|s| s.key)
-        .collect();
+    let listed = keys_of(&*store, &owner).await;
     assert_eq!(listed.len(), 2, "bounded per user");
     assert!(listed.contains(&a) && listed.contains(&c), "{listed:?}");
     assert_eq!(load(&*store, &b).await, None, "the LRU session ended");
