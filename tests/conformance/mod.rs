@@ -224,8 +224,8 @@ async fn the_owner_index_lists_and_forgets_sessions(store: &dyn SessionStore) {
         .await
         .unwrap();
     // An anonymous session that logs in joins the list.
-    log_in_a_new_anonymous_session(&*store, &c, &owner).await;
-    let listed = keys_of(&*store, &owner).await;
+    log_in_a_new_anonymous_session(store, &c, &owner).await;
+    let listed = keys_of(store, &owner).await;
     assert_eq!(listed.len(), 3);
     assert!(listed.contains(&a) && listed.contains(&b) && listed.contains(&c));
 
@@ -234,7 +234,7 @@ async fn the_owner_index_lists_and_forgets_sessions(store: &dyn SessionStore) {
         .save(&b, Some(1), record("{}", 2, None))
         .await
         .unwrap();
-    let listed = keys_of(&*store, &owner).await;
+    let listed = keys_of(store, &owner).await;
     assert_eq!(listed, vec![c]);
     assert!(store.sessions_of("nobody-at-all").await.unwrap().is_empty());
 }
