@@ -15,7 +15,9 @@
 //! * **Generations**: the journal is a series of files `<snapshot>.ended.N`.
 //!   A snapshot first moves the journal on to a new generation, then copies
 //!   the sessions, and only once the new snapshot is safely on disk deletes
-//!   the older generations. An end that races the copy is thus always in a
+//!   the older generations. A session whose end is being written while
+//!   the snapshot copies is left out of the copy (the end may land in the
+//!   old generation); one copied before its end began has that end in a
 //!   generation the new snapshot keeps.
 //! * Each entry is a store key (16 bytes, a hash, never an id) and 4 bytes
 //!   of its SHA-256, so a write torn by a crash is recognised and ignored.

@@ -217,7 +217,12 @@ impl MemoryStore {
                 fence(&state, version)?;
             }
             match &self.persistence {
-                Some(persistence) if state.persisted && !state.removed => persistence.clone(),
+                Some(persistence) if state.persisted && !state.removed => {
+                    // Until the end is on disk and the slot removed, no
+                    // snapshot copies the slot (see `SlotState::ending`).
+                    state.ending += 1;
+                    persistence.clone()
+                }
                 _ => {
                     end(&self.owners, key, &mut state);
                     self.touch();
@@ -225,8 +230,17 @@ impl MemoryStore {
                 }
             }
         };
-        persistence.ended(*key).await?;
+        // Rocket never cancels a handler, so this await always returns;
+        // were it cancelled, the slot would only be left out of snapshots.
+        let journaled = persistence.ended(*key).await;
         let mut state = slot.lock();
+        state.ending -= 1;
+        if let Err(e) = journaled {
+            // A snapshot written meanwhile left the slot out: the next
+            // one must hold it again.
+            self.touch();
+            return Err(e);
+        }
         if let Some(version) = version {
             fence(&state, version)?;
         }

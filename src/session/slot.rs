@@ -33,6 +33,10 @@ pub(crate) struct SlotState {
     /// Copied into a snapshot (which may be on disk): ending it must be
     /// journaled, or a crash could bring it back.
     pub(crate) persisted: bool,
+    /// Ends of this slot being journaled right now. A snapshot leaves the
+    /// slot out meanwhile: the end may land in a journal generation that
+    /// the snapshot retires, so a copy would outlive the end on disk.
+    pub(crate) ending: u32,
 }
 
 impl Slot {
@@ -44,6 +48,7 @@ impl Slot {
                 record,
                 removed: false,
                 persisted,
+                ending: 0,
             }),
             last_seen_ms: AtomicU64::new(last_seen_ms),
         })
