@@ -16,7 +16,7 @@ use rocket::response::{Redirect, Responder};
 use rocket::{get, post, routes, Route, State};
 
 use super::attempt::{check_password, ClientAddr};
-use super::store::DEMO_USERS;
+use super::store::{AccountError, DEMO_USERS};
 use super::validate::password_problem;
 use super::{current_user, device, login_redirect, stamp, Auth, CurrentUser};
 use crate::cart::orders::OrderSummary;
@@ -238,7 +238,13 @@ async fn delete_account(
         page.delete_problem = Some(WRONG_PASSWORD);
         return Ok(AccountResult::WrongPassword(render(&page)?));
     }
-    auth.store.delete(&user.name).await?;
+    match auth.store.delete(&user.name).await {
+        // Already gone: deleted from another browser at the same moment,
+        // or a command retried after a dropped connection whose first try
+        // went through. Its sessions end all the same.
+        Ok(()) | Err(AccountError::NoAccount) => {}
+        Err(e) => return Err(e.into()),
+    }
     session.end_other_sessions().await?;
     session.invalidate().await?;
     device::forget(jar, auth.secure);

@@ -5,7 +5,8 @@ use rocket::http::Status;
 use rocket::local::blocking::Client;
 
 use crate::helpers::{client, figment, location, post_form, Browser};
-use crate::web::attr;
+use crate::server::Server;
+use crate::web::{attr, WebBrowser};
 
 const ALICE: (&str, &str) = ("alice", "wonderland-42");
 
@@ -354,4 +355,36 @@ fn the_device_cookie_is_long_lived_http_only_and_secure_in_release() {
             "{wanted} missing: {attrs:?}"
         );
     }
+}
+
+#[test]
+fn two_browsers_deleting_the_account_at_once_both_end_signed_out() {
+    let server = Server::start(&[]);
+    let (one, other) = (WebBrowser::new(), WebBrowser::new());
+    assert_eq!(one.signup(&server, "tess", "tesss-password").status, 303);
+    assert_eq!(other.login(&server, "tess", "tesss-password").status, 303);
+    let tokens = [one.token(&server), other.token(&server)];
+
+    // Both pass the login check before either deletes; one of them then
+    // finds the account already gone, and must still end its sessions.
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = [&one, &other]
+            .into_iter()
+            .zip(&tokens)
+            .map(|(browser, token)| {
+                let server = &server;
+                s.spawn(move || {
+                    let pairs = [
+                        ("csrf_token", token.as_str()),
+                        ("password", "tesss-password"),
+                    ];
+                    browser.post_raw(server, "/account/delete", &pairs).status
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(statuses, [303, 303]);
+    assert_eq!(one.user(&server), None);
+    assert_eq!(other.user(&server), None);
 }
