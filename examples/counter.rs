@@ -33,11 +33,14 @@ async fn counter(session: Session) -> Result<String, SessionError> {
 #[launch]
 fn rocket() -> _ {
     // The fairing reads `session.*` from Rocket.toml (all keys optional),
-    // makes the store, and writes the cookie after each request. Its own
-    // snapshot file, so as not to share the shop's sessions when run from
-    // the same folder.
-    let config =
-        rocket::Config::figment().merge(("session.snapshot_file", "data/counter.snapshot"));
+    // makes the store, and writes the cookie after each request. The store
+    // counts new sessions per client address, and Rocket believes any
+    // client's `X-Real-IP` unless told not to (behind a proxy that sets a
+    // header, name that header here instead). Its own snapshot file, so as
+    // not to share the shop's sessions when run from the same folder.
+    let config = rocket::Config::figment()
+        .merge(("ip_header", false))
+        .merge(("session.snapshot_file", "data/counter.snapshot"));
     rocket::custom(config)
         .attach(SessionFairing::new())
         .mount("/", routes![counter])
