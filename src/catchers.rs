@@ -78,6 +78,7 @@ impl<'r> Responder<'r, 'static> for ErrorPage {
 async fn error_page(status: Status, req: &Request<'_>) -> ErrorPage {
     let detail = req.local_cache(ErrorDetail::default).0.as_ref();
     let (title, default_message, hint) = texts(status);
+    let hint = detail.and_then(AppError::hint).unwrap_or(hint);
     let message = detail
         .and_then(AppError::message)
         .map_or_else(|| default_message.to_owned(), |m| m.into_owned());

@@ -22,6 +22,8 @@ pub enum AppError {
     NotFound(Cow<'static, str>),
     /// 403: a missing or wrong CSRF token, or a cross-site POST.
     Forbidden(Cow<'static, str>),
+    /// 403: a change to a demo account, which is read-only.
+    ReadOnlyAccount,
     /// 409: the session ended (logged out elsewhere) while the request ran.
     SessionEnded,
     /// 409: another request changed the session while this one ran.
@@ -46,7 +48,7 @@ impl AppError {
     pub fn status(&self) -> Status {
         match self {
             AppError::NotFound(_) => Status::NotFound,
-            AppError::Forbidden(_) => Status::Forbidden,
+            AppError::Forbidden(_) | AppError::ReadOnlyAccount => Status::Forbidden,
             AppError::SessionEnded | AppError::SessionChanged | AppError::Conflict(_) => {
                 Status::Conflict
             }
@@ -74,7 +76,21 @@ impl AppError {
             AppError::TooManyAttempts(secs) => {
                 Some(format!("Too many attempts. Try again in {}.", wait_time(*secs)).into())
             }
+            AppError::ReadOnlyAccount => {
+                Some("The demo accounts are read-only, so nothing was changed.".into())
+            }
             AppError::SessionEnded | AppError::TooLarge | AppError::Internal(_) => None,
+        }
+    }
+
+    /// What to do next, where it differs from the usual hint for the
+    /// status.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            AppError::ReadOnlyAccount => {
+                Some("Sign up for an account of your own to change its password or delete it.")
+            }
+            _ => None,
         }
     }
 
@@ -135,9 +151,7 @@ impl From<AccountError> for AppError {
             AccountError::NoAccount => {
                 AppError::NotFound("That account does not exist (any more).".into())
             }
-            AccountError::DemoAccount => AppError::invalid(
-                "The demo accounts cannot be changed or deleted; sign up for your own.",
-            ),
+            AccountError::DemoAccount => AppError::ReadOnlyAccount,
             AccountError::Unavailable(why) => {
                 rocket::error!("account store: {why}");
                 AppError::Unavailable(
