@@ -294,6 +294,45 @@ impl SessionConfig {
             remember_absolute: self.remember_absolute_timeout,
         }
     }
+
+    /// Settings that are valid but probably not what was meant, in words
+    /// for the launch log: an idle timeout longer than its absolute
+    /// timeout never applies, as the session ends first.
+    ///
+    /// # Examples
+    /// ```
+    /// use rocket::figment::Figment;
+    /// use memsess::session::SessionConfig;
+    ///
+    /// let figment = Figment::from(rocket::Config::debug_default());
+    /// let config = SessionConfig::from_figment(&figment).unwrap();
+    /// assert!(config.warnings().is_empty());
+    ///
+    /// let figment = figment.merge(("session.idle_timeout", 100_000));
+    /// let warnings = SessionConfig::from_figment(&figment).unwrap().warnings();
+    /// assert!(warnings[0].starts_with("session.idle_timeout (100000 s) is longer than"));
+    /// ```
+    pub fn warnings(&self) -> Vec<String> {
+        let pairs = [
+            ("", self.idle_timeout, self.absolute_timeout),
+            (
+                "remember_",
+                self.remember_idle_timeout,
+                self.remember_absolute_timeout,
+            ),
+        ];
+        pairs
+            .into_iter()
+            .filter(|(_, idle, absolute)| idle > absolute)
+            .map(|(prefix, idle, absolute)| {
+                format!(
+                    "session.{prefix}idle_timeout ({} s) is longer than session.{prefix}absolute_timeout ({} s): such a session always ends at its absolute timeout, so the idle timeout never applies",
+                    idle.as_secs(),
+                    absolute.as_secs()
+                )
+            })
+            .collect()
+    }
 }
 
 /// A cookie name must be an RFC 6265 token, and browsers drop `__Host-` and

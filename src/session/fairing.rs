@@ -226,6 +226,9 @@ async fn announce(config: &SessionConfig, store: &dyn SessionStore) {
         (url, _) => format!("in Redis at {}", without_password(url)),
     };
     rocket::info!("sessions: {place}");
+    for warning in config.warnings() {
+        rocket::warn!("{warning}");
+    }
     if let Err(e) = store.ping().await {
         rocket::warn!("sessions: the store does not answer ({e}); pages that need a session answer 503 until it does");
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use memsess::auth::store::{AccountStore, DemoAccounts, FileStore};
 
 use crate::account_conformance::{run_all, HASH_A};
-use crate::server::{command, empty_dir, launch_output, Server};
+use crate::server::{empty_dir, launch_output, Server};
 use crate::web::{attr, WebBrowser};
 
 #[rocket::async_test]
@@ -122,7 +122,6 @@ fn a_bad_auth_store_stops_the_launch_naming_the_key() {
 
 #[test]
 fn the_launch_names_the_account_store_and_warns_but_starts_when_redis_does_not_answer() {
-    use std::io::{BufRead as _, BufReader};
     // A loopback port with nothing listening.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -131,32 +130,9 @@ fn the_launch_names_the_account_store_and_warns_but_starts_when_redis_does_not_a
         .port();
     let url = format!("redis://:secret@127.0.0.1:{port}/");
     let auth = format!("{{store=\"{url}\"}}");
-    let mut child = command(&empty_dir(), &[("ROCKET_AUTH", &auth)])
-        .spawn()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    for out in [
-        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-        Box::new(child.stderr.take().unwrap()),
-    ] {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-    }
-    let mut said = String::new();
-    while let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(30)) {
-        said.push_str(&line);
-        said.push('\n');
-        if line.contains("launched from") {
-            break;
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    assert!(said.contains("launched from"), "it launched:\n{said}");
+    // It launches (`start` waits for that), naming the store and warning.
+    let server = Server::start(&[("ROCKET_AUTH", &auth)]);
+    let said = server.log_with("does not answer");
     let named = format!("account store: redis redis://:***@127.0.0.1:{port}/");
     assert!(said.contains(&named), "names the store:\n{said}");
     assert!(!said.contains("secret"), "never the password:\n{said}");

@@ -93,3 +93,17 @@ fn single_keys_can_be_set_from_the_environment_too() {
     assert!(!launched);
     assert!(said.contains("auth.max_failed_logins"), "{said}");
 }
+
+#[test]
+fn an_idle_timeout_longer_than_its_absolute_timeout_is_warned_of_at_launch() {
+    let server = Server::start(&[("ROCKET_SESSION_IDLE_TIMEOUT", "100000")]);
+    let said = server.log_with("never applies");
+    assert!(
+        said.contains(
+            "session.idle_timeout (100000 s) is longer than session.absolute_timeout (43200 s)"
+        ),
+        "{said}"
+    );
+    // A valid setting all the same: the app serves.
+    assert_eq!(server.get("/counter", None).status, 200);
+}

@@ -6,8 +6,8 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
@@ -19,6 +19,8 @@ pub struct Server {
     /// Its working folder, for tests that look at the files it wrote.
     #[allow(dead_code, reason = "not every test binary looks at the files")]
     pub dir: PathBuf,
+    /// Everything it printed so far, stdout and stderr.
+    log: Arc<Mutex<String>>,
 }
 
 /// A response: status, headers (lower-case names) and body.
@@ -117,13 +119,19 @@ impl Server {
     pub fn start_in(dir: PathBuf, env: &[(&str, &str)]) -> Server {
         let mut child = command(&dir, env).spawn().expect("the memsess binary runs");
         let (tx, rx) = mpsc::channel();
+        let log = Arc::new(Mutex::new(String::new()));
         let stdout = child.stdout.take().unwrap();
         let stderr = child.stderr.take().unwrap();
         for out in [Box::new(stdout) as Box<dyn Read + Send>, Box::new(stderr)] {
             let tx = tx.clone();
+            let log = log.clone();
             // Keep draining the pipe for the server's whole life.
             std::thread::spawn(move || {
                 for line in BufReader::new(out).lines().map_while(Result::ok) {
+                    let mut said = log.lock().unwrap();
+                    said.push_str(&line);
+                    said.push('\n');
+                    drop(said);
                     if let Some(rest) = line.split("launched from http://127.0.0.1:").nth(1) {
                         let port = rest
                             .trim_end_matches(|c: char| !c.is_ascii_digit())
@@ -139,7 +147,26 @@ impl Server {
             .ok()
             .flatten()
             .expect("the server reports its port within 30 s");
-        Server { child, port, dir }
+        Server {
+            child,
+            port,
+            dir,
+            log,
+        }
+    }
+
+    /// What the server printed, once it has printed `text` (waiting up to
+    /// 10 s for it: stdout and stderr are read by separate threads).
+    #[allow(dead_code, reason = "not every test binary reads the log")]
+    pub fn log_with(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let said = self.log.lock().unwrap().clone();
+            if said.contains(text) || Instant::now() > deadline {
+                return said;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Sends one request and reads the whole response.
