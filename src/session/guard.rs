@@ -78,7 +78,14 @@ impl<'r> FromRequest<'r> for Session {
 /// Rocket refuses to launch when it is not attached.
 impl Sentinel for Session {
     fn abort(rocket: &Rocket<Ignite>) -> bool {
-        rocket.state::<Sessions>().is_none()
+        let missing = rocket.state::<Sessions>().is_none();
+        if missing {
+            // Rocket's own message names only the guard's type.
+            rocket::error!(
+                "a route takes a Session, but the session fairing is not attached: add `.attach(SessionFairing::new())`"
+            );
+        }
+        missing
     }
 }
 
