@@ -21,7 +21,11 @@
 //! evicts a signed-in user's session: only another login can, and one
 //! user holds at most `max_sessions_per_user` sessions (a login past that
 //! ends the user's least recently used one), so no single account can
-//! crowd the owned tier either.
+//! crowd the owned tier either. Within the two anonymous tiers, the
+//! sessions one client address began hold at most a twenty-fifth of each
+//! ([`Limits::fresh_per_origin`], [`Limits::returning_per_origin`]), so one
+//! address's flood, with or without its cookies sent back, evicts only
+//! its own sessions.
 
 use std::time::Duration;
 
@@ -165,6 +169,22 @@ impl Limits {
     /// ```
     pub fn fresh_per_origin(&self) -> u64 {
         (self.tiers().fresh / 25).max(16)
+    }
+
+    /// How many sessions of the anonymous tier (returning visitors) the
+    /// sessions begun by one client address may hold: a twenty-fifth of
+    /// the tier, at least 16 (see `origin.rs`).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use memsess::session::Limits;
+    ///
+    /// let limits = Limits::new(100_000, Duration::from_secs(60), Duration::from_secs(600));
+    /// assert_eq!(limits.returning_per_origin(), 1000);
+    /// ```
+    pub fn returning_per_origin(&self) -> u64 {
+        (self.tiers().anonymous / 25).max(16)
     }
 
     /// Each tier's share of `max_sessions`: a quarter each for the fresh

@@ -30,7 +30,9 @@
 //!   never misses a slot on the move. Each tier evicts its least recently
 //!   used slot when full, so anonymous traffic never evicts an owned
 //!   session; a login past `max_sessions_per_user` ends that user's least
-//!   recently used session.
+//!   recently used session. The sessions one client address began hold
+//!   at most its share of the fresh and of the anonymous tier (the slot
+//!   keeps its origin until its client comes back; `newcomers.rs`).
 //! * **The owner index** (`OwnerIndex`) maps a user to their slots, so
 //!   listing them needs no scan and touches no idle clock. The owned tier
 //!   has an eviction listener that flags a slot it expires or evicts and
@@ -98,8 +100,10 @@ pub struct MemoryStore {
     anonymous: Tier,
     owned: Tier,
     locks: KeyedLocks,
-    // Which fresh sessions each client address made (see `newcomers.rs`).
+    // Which sessions each client address began, in the fresh tier and in
+    // the anonymous tier (see `newcomers.rs`).
     newcomers: Newcomers,
+    returning: Newcomers,
     owners: Arc<OwnerIndex<Slot>>,
     limits: Limits,
     // Set by `persistent`: where the sessions outlive a restart.
@@ -167,6 +171,11 @@ impl MemoryStore {
             owned,
             locks: KeyedLocks::default(),
             newcomers: Newcomers::new(capacities.fresh, limits.fresh_per_origin(), limits.idle),
+            returning: Newcomers::new(
+                capacities.anonymous,
+                limits.returning_per_origin(),
+                limits.idle,
+            ),
             owners,
             limits,
             persistence: None,
@@ -186,7 +195,7 @@ impl MemoryStore {
     /// Puts a session read from a snapshot back in its tier.
     pub(crate) async fn restore(&self, key: StoreKey, tier: u8, record: Record, last_seen: u64) {
         let owner = record.owner.clone();
-        let slot = Slot::new(record, last_seen, true);
+        let slot = Slot::new(record, last_seen, true, None);
         match (tier, owner) {
             (_, Some(owner)) => {
                 self.owners.insert(&owner, key, slot.clone());
@@ -292,15 +301,44 @@ impl MemoryStore {
         self.tier(from).invalidate(&key).await;
     }
 
+    /// Stores a new session. A new anonymous session of a known `origin`
+    /// takes its place in that address's share of the fresh tier.
+    async fn insert_new(
+        &self,
+        key: StoreKey,
+        record: Record,
+        origin: Option<Origin>,
+    ) -> StoreResult<()> {
+        self.touch();
+        // Its key comes from a fresh random id, so only this request can
+        // be creating it.
+        if self.holds(&key) {
+            return Err(StoreError::Conflict);
+        }
+        if let Some(origin) = self.place(key, record, Place::Fresh, origin).await {
+            take_share(&self.newcomers, &self.fresh, origin, key).await;
+        }
+        Ok(())
+    }
+
     /// Puts a new slot for `record` in its tier and indexes its owner.
-    async fn place(&self, key: StoreKey, record: Record, place: Place) {
+    /// Returns the `origin` kept with it: only a session that lands in
+    /// the fresh tier keeps one, until its client comes back.
+    async fn place(
+        &self,
+        key: StoreKey,
+        record: Record,
+        place: Place,
+        origin: Option<Origin>,
+    ) -> Option<Origin> {
         // The fresh tier has no per-entry expiry, so no remembered slot.
         let place = match place {
             Place::Fresh if record.remembered => Place::Anonymous,
             place => place,
         };
         let owner = record.owner.clone();
-        let slot = Slot::new(record, now_ms(), false);
+        let origin = origin.filter(|_| owner.is_none() && place == Place::Fresh);
+        let slot = Slot::new(record, now_ms(), false, origin);
         match owner {
             Some(owner) => {
                 self.owners.insert(&owner, key, slot.clone());
@@ -309,6 +347,7 @@ impl MemoryStore {
             }
             None => self.tier(place).insert(key, slot).await,
         }
+        origin
     }
 
     /// Ends `owner`'s least recently used sessions past the per-user
@@ -331,6 +370,16 @@ impl MemoryStore {
     }
 }
 
+/// `key`, a session of `origin` that just joined `tier`, takes its place
+/// in that address's share of the tier (`shares`): the address's own
+/// oldest sessions past the share are evicted (see `origin.rs`).
+async fn take_share(shares: &Newcomers, tier: &Tier, origin: Origin, key: StoreKey) {
+    let evicted = shares.arrive(origin, key, |k| tier.contains_key(k)).await;
+    for key in evicted {
+        tier.invalidate(&key).await;
+    }
+}
+
 #[rocket::async_trait]
 impl SessionStore for MemoryStore {
     async fn acquire(&self, key: &StoreKey) -> StoreResult<Option<(Record, Lease)>> {
@@ -343,15 +392,15 @@ impl SessionStore for MemoryStore {
             return Ok(None);
         };
         let now = now_ms();
-        let record = {
+        let (record, origin) = {
             let mut state = slot.lock();
             if state.removed {
-                None
+                (None, None)
             } else if now >= self.limits.ends_ms(&state.record, slot.last_seen_ms()) {
                 end(&self.owners, key, &mut state);
-                None
+                (None, None)
             } else {
-                Some(state.record.clone())
+                (Some(state.record.clone()), state.origin.take())
             }
         };
         let Some(record) = record else {
@@ -364,6 +413,10 @@ impl SessionStore for MemoryStore {
             // The client came back with the cookie.
             self.promote(*key, slot, Place::Fresh, Place::Anonymous)
                 .await;
+            // Its address's share of returning visitors (see `origin.rs`).
+            if let Some(origin) = origin {
+                take_share(&self.returning, &self.anonymous, origin, *key).await;
+            }
         }
         Ok(Some((record, Lease::new(guard))))
     }
@@ -374,32 +427,13 @@ impl SessionStore for MemoryStore {
         record: Record,
         origin: Option<Origin>,
     ) -> StoreResult<()> {
-        let fresh = record.owner.is_none();
-        self.save(key, None, record).await?;
-        if let Some(origin) = origin.filter(|_| fresh) {
-            // One address holds at most its share of the fresh tier: past
-            // it, its own oldest new sessions make way.
-            let evicted = self
-                .newcomers
-                .arrive(origin, *key, |k| self.fresh.contains_key(k))
-                .await;
-            for key in evicted {
-                self.fresh.invalidate(&key).await;
-            }
-        }
-        Ok(())
+        self.insert_new(*key, record, origin).await
     }
 
     async fn save(&self, key: &StoreKey, expected: Option<u64>, record: Record) -> StoreResult<()> {
         self.touch();
         let Some(version) = expected else {
-            // A new session: its key comes from a fresh random id, so only
-            // this request can be creating it.
-            if self.holds(key) {
-                return Err(StoreError::Conflict);
-            }
-            self.place(*key, record, Place::Fresh).await;
-            return Ok(());
+            return self.insert_new(*key, record, None).await;
         };
         let (slot, place) = self.find(key).await.ok_or(StoreError::Gone)?;
         let (gained, remembered) = {
@@ -459,10 +493,12 @@ impl SessionStore for MemoryStore {
         match (to, record.owner.is_some()) {
             // Keeps an owned session owned even if it lost its owner.
             (Place::Owned, false) => {
-                let slot = Slot::new(record, now_ms(), false);
+                let slot = Slot::new(record, now_ms(), false, None);
                 self.owned.insert(*new, slot).await;
             }
-            _ => self.place(*new, record, to).await,
+            _ => {
+                self.place(*new, record, to, None).await;
+            }
         }
         Ok(())
     }

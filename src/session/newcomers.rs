@@ -1,14 +1,15 @@
-//! The memory store's record of which new sessions each client address
-//! made, oldest first, so that one address holds at most its share of the
-//! fresh tier (see `origin.rs` for why).
+//! The memory store's record of which sessions each client address began,
+//! oldest first, so that one address holds at most its share of a tier
+//! (see `origin.rs` for why). The store keeps one for the fresh tier
+//! (sessions join when they are made) and one for the anonymous tier
+//! (they join when their client comes back).
 //!
-//! Each address has a small queue of store keys. A new session joins its
-//! address's queue; keys whose session has left the fresh tier (its client
-//! came back, or it was evicted) are dropped from the front as they are
-//! met; and while the queue is over the share, its oldest session is
-//! evicted. The queues live in a bounded moka cache that forgets an
-//! address idle for the idle timeout, so this costs about one key per
-//! fresh session.
+//! Each address has a small queue of store keys. A session joins its
+//! address's queue; keys whose session has left the tier (it moved on, or
+//! it was evicted) are dropped from the front as they are met; and while
+//! the queue is over the share, its oldest session is evicted. The queues
+//! live in a bounded moka cache that forgets an address idle for the idle
+//! timeout, so this costs about one key per session in the tier.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -21,14 +22,14 @@ use super::origin::Origin;
 
 type Queue = Arc<Mutex<VecDeque<StoreKey>>>;
 
-/// New sessions per client address.
+/// Sessions in one tier per client address.
 pub(crate) struct Newcomers {
     queues: Cache<Origin, Queue>,
     share: usize,
 }
 
 impl Newcomers {
-    /// Room for `addresses` addresses, `share` new sessions each.
+    /// Room for `addresses` addresses, `share` sessions each.
     pub(crate) fn new(addresses: u64, share: u64, idle: Duration) -> Self {
         Newcomers {
             queues: Cache::builder()
@@ -39,14 +40,14 @@ impl Newcomers {
         }
     }
 
-    /// Records a new session of `origin`; returns the sessions of the same
-    /// address that must make way for it. `still_fresh` says whether a
-    /// key's session is still in the fresh tier.
+    /// Records a session of `origin` joining the tier; returns the
+    /// sessions of the same address that must make way for it.
+    /// `still_in_tier` says whether a key's session is still in the tier.
     pub(crate) async fn arrive(
         &self,
         origin: Origin,
         key: StoreKey,
-        still_fresh: impl Fn(&StoreKey) -> bool,
+        still_in_tier: impl Fn(&StoreKey) -> bool,
     ) -> Vec<StoreKey> {
         let queue = self
             .queues
@@ -54,13 +55,13 @@ impl Newcomers {
             .await;
         // Each change is one push or pop: a poisoned queue is still whole.
         let mut queue = queue.lock().unwrap_or_else(PoisonError::into_inner);
-        while queue.front().is_some_and(|k| !still_fresh(k)) {
+        while queue.front().is_some_and(|k| !still_in_tier(k)) {
             queue.pop_front();
         }
         queue.push_back(key);
         let mut evicted = Vec::new();
         while queue.len() > self.share {
-            evicted.extend(queue.pop_front().filter(|oldest| still_fresh(oldest)));
+            evicted.extend(queue.pop_front().filter(|oldest| still_in_tier(oldest)));
         }
         evicted
     }

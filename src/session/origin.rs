@@ -1,5 +1,5 @@
 //! Where a new session comes from: [`Origin`], a hash of the client's
-//! address, so that one address cannot fill the tier of new sessions.
+//! address, so that one address cannot fill the anonymous tiers.
 //!
 //! New sessions start in the *fresh* tier (see [`Limits`](super::Limits)),
 //! which keeps floods of cookie-less requests away from everyone else's
@@ -8,8 +8,15 @@
 //! and not yet sent it. So each client address may hold at most a small
 //! share of the fresh tier
 //! ([`Limits::fresh_per_origin`](super::Limits::fresh_per_origin)); past
-//! that, its own oldest new session makes way. A flood from one address then only
-//! ever evicts its own sessions.
+//! that, its own oldest new session makes way. A client that sends each
+//! cookie back once moves its sessions on to the anonymous tier, where
+//! other visitors keep their carts; there the sessions an address began
+//! hold at most their share too
+//! ([`Limits::returning_per_origin`](super::Limits::returning_per_origin)).
+//! A flood from one address then only ever evicts its own sessions. A
+//! store keeps a session's origin from its creation until its client
+//! comes back (the memory store: in the slot; Redis: a field of the
+//! session's hash, deleted then).
 //!
 //! The address is the one Rocket gives (`Request::client_ip`: the peer, or
 //! the `ip_header` behind a proxy that sets it), IPv6 folded to its /64,

@@ -6,12 +6,16 @@
 //! `memsess:s:<m>` a session, a hash of `d` data, `c` created ms, `v`
 //! version, `o` owner, `r` remembered (`1`), `l` label, `t` last use ms,
 //! `p` its tier (`f`, `a` or `o`), `e` when its expiry and tier score were
-//! last set, and, while a request holds its lease,
+//! last set, `n` the origin (16 bytes) of a new session until its client
+//! comes back, and, while a request holds its lease,
 //! `k` the lease's token and `x` when the lease lapses (ms);
-//! `memsess:u:<owner>` an owner's set of members; and the tiers, sorted
+//! `memsess:u:<owner>` an owner's set of members; the tiers, sorted
 //! sets `memsess:fresh`, `memsess:anon` and `memsess:owned` scored by when
 //! each member expires, so that a full tier evicts the session closest to
-//! its end (already expired ones first).
+//! its end (already expired ones first); and `memsess:f:<origin>` and
+//! `memsess:a:<origin>`, the lists of the members one client address began
+//! in the fresh and the anonymous tier, oldest first, for its share of
+//! each.
 //!
 //! The lease lives in the session's own hash rather than a key of its own:
 //! taking it is one more field in the write the load makes anyway, an
@@ -48,7 +52,9 @@ use super::limits::Limits;
 /// The constants of one store, as Lua, put before each of its scripts:
 /// `P` the key prefix, the four timeouts in ms, the slack of each idle
 /// timeout, `LEASE` how long a lease lasts unrenewed, `CAP` each tier's
-/// cap and `PER_USER` the sessions one owner may hold.
+/// cap, `PER_USER` the sessions one owner may hold, and `SHARE` and
+/// `RSHARE` the sessions one client address may hold in the fresh and the
+/// anonymous tier.
 pub(super) fn preamble(prefix: &str, limits: &Limits, lease: Duration) -> String {
     let ms = |d: Duration| d.as_millis() as u64;
     let slack = |idle: Duration| (ms(idle) / 16).min(60_000);
@@ -59,7 +65,7 @@ pub(super) fn preamble(prefix: &str, limits: &Limits, lease: Duration) -> String
          local SLACK, RSLACK = {}, {}\n\
          local LEASE = {}\n\
          local CAP = {{f = {}, a = {}, o = {}}}\n\
-         local PER_USER, SHARE = {}, {}\n",
+         local PER_USER, SHARE, RSHARE = {}, {}, {}\n",
         ms(limits.idle),
         ms(limits.absolute),
         ms(limits.remember_idle),
@@ -72,6 +78,7 @@ pub(super) fn preamble(prefix: &str, limits: &Limits, lease: Duration) -> String
         tiers.owned,
         limits.max_sessions_per_user,
         limits.fresh_per_origin(),
+        limits.returning_per_origin(),
     )
 }
 
@@ -122,6 +129,25 @@ local function evict(tier)
     forget(victims[i], redis.call('HGET', P .. 's:' .. victims[i], 'o'), '')
   end
 end
+-- Member `m`, a session that client address `origin` began and that just
+-- joined `tier`, joins that address's queue for the tier (oldest first);
+-- past `share`, the address's own oldest sessions still in the tier make
+-- way (see `origin.rs`).
+local function take_share(origin, tier, m, share)
+  local queue, zset = P .. tier .. ':' .. origin, P .. NAMES[tier]
+  -- Sessions that left the tier (moved on, or evicted) leave the front.
+  while true do
+    local first = redis.call('LINDEX', queue, 0)
+    if not first or redis.call('ZSCORE', zset, first) then break end
+    redis.call('LPOP', queue)
+  end
+  redis.call('RPUSH', queue, m)
+  redis.call('PEXPIRE', queue, IDLE)
+  while redis.call('LLEN', queue) > share do
+    local oldest = redis.call('LPOP', queue)
+    if redis.call('ZSCORE', zset, oldest) then forget(oldest, nil, tier) end
+  end
+end
 -- Ends `owner`'s least recently used sessions past PER_USER, sparing `keep`.
 local function cap_owner(owner, keep)
   local index = P .. 'u:' .. owner
@@ -145,9 +171,9 @@ end
 /// (one reply to parse, not seven): `<c> <v> <r> <owner length> <label
 /// length> ` and then owner, label and data, back to back. Takes the lease, restarts the idle clock and moves the
 /// session's tier score along; a session whose client came back leaves the
-/// fresh tier.
+/// fresh tier, and joins its origin's share of the anonymous tier.
 pub(super) const ACQUIRE: &str = r"
-local r = redis.call('HMGET', KEYS[1], 'd', 'c', 'o', 'v', 'r', 'l', 'p', 'k', 'x', 't', 'e')
+local r = redis.call('HMGET', KEYS[1], 'd', 'c', 'o', 'v', 'r', 'l', 'p', 'k', 'x', 't', 'e', 'n')
 if not r[4] then return 'absent' end
 local now = now_ms()
 -- Held by another request, unless it is this one's own token (a retry
@@ -164,6 +190,7 @@ local refresh = tier == 'f' or not r[11] or now - tonumber(r[11]) >= slack
 if tier == 'f' then
   -- The client came back with the cookie: the session moves on.
   redis.call('HSET', KEYS[1], 'k', ARGV[1], 'x', now + LEASE, 't', now, 'e', now, 'p', 'a')
+  if r[12] then redis.call('HDEL', KEYS[1], 'n') end
   redis.call('ZREM', P .. 'fresh', m)
   tier = 'a'
 elseif refresh then
@@ -176,6 +203,8 @@ if refresh then
   redis.call('PEXPIRE', KEYS[1], ms)
   -- Only a member new to its tier can take the tier past its cap.
   if redis.call('ZADD', P .. NAMES[tier], now + ms, m) == 1 and tier == 'a' then evict('a') end
+  -- A returning visitor: its address's share of the anonymous tier.
+  if r[7] == 'f' and r[12] then take_share(r[12], 'a', m, RSHARE) end
 end
 local owner, label = r[3] or '', r[6] or ''
 return table.concat({r[2], r[4], r[5] == '1' and '1' or '0', #owner, #label, owner .. label .. r[1]}, ' ')
@@ -191,6 +220,11 @@ local function write(rec, m, existed, was, now, tier)
   if left(ARGV[3], ARGV[6], now) <= 0 then return false end
   local ms = keep(ARGV[3], ARGV[6], now)
   local set, unset = {'d', ARGV[2], 'c', ARGV[3], 'v', ARGV[5], 't', now, 'e', now, 'p', tier}, {}
+  -- A new session keeps its client's origin until the client comes back.
+  if tier == 'f' and (ARGV[8] or '') ~= '' then
+    set[#set + 1] = 'n'
+    set[#set + 1] = ARGV[8]
+  end
   for _, field in ipairs({{'o', ARGV[4]}, {'r', ARGV[6]}, {'l', ARGV[7]}}) do
     if field[2] ~= '' then
       set[#set + 1] = field[1]
@@ -217,9 +251,9 @@ end
 /// then as WRITE, then 8 the origin of a new session (16 bytes, or `''`).
 /// Returns 1 written, 0 gone, 2 conflict.
 ///
-/// A new session of a known origin joins that address's queue
-/// (`memsess:n:<origin>`, oldest first); past SHARE, the address's own
-/// oldest new sessions make way (see `origin.rs`).
+/// A new session of a known origin keeps it (`n`) and joins that
+/// address's queue (`memsess:f:<origin>`, oldest first); past SHARE, the
+/// address's own oldest new sessions make way (see `origin.rs`).
 ///
 /// A save of a loaded session that keeps its owner and its timeouts only
 /// writes the data and the version: the load restarted the idle clock and
@@ -253,21 +287,7 @@ if not ends then forget(m, cur[2], cur[3]) return 0 end
 if cur[3] and cur[3] ~= tier then redis.call('ZREM', P .. NAMES[cur[3]], m) end
 if redis.call('ZADD', P .. NAMES[tier], ends, m) == 1 then evict(tier) end
 if tier == 'o' and ARGV[4] ~= '' and cur[2] ~= ARGV[4] then cap_owner(ARGV[4], m) end
-if tier == 'f' and (ARGV[8] or '') ~= '' then
-  local queue, fresh = P .. 'n:' .. ARGV[8], P .. 'fresh'
-  -- Sessions whose client came back (or that were evicted) leave the front.
-  while true do
-    local first = redis.call('LINDEX', queue, 0)
-    if not first or redis.call('ZSCORE', fresh, first) then break end
-    redis.call('LPOP', queue)
-  end
-  redis.call('RPUSH', queue, m)
-  redis.call('PEXPIRE', queue, IDLE)
-  while redis.call('LLEN', queue) > SHARE do
-    local oldest = redis.call('LPOP', queue)
-    if redis.call('ZSCORE', fresh, oldest) then forget(oldest, nil, 'f') end
-  end
-end
+if tier == 'f' and (ARGV[8] or '') ~= '' then take_share(ARGV[8], 'f', m, SHARE) end
 return 1
 ";
 

@@ -20,8 +20,9 @@
 //!   (`redis_scripts.rs` explains).
 //! * **Tiers and bounds**: as in the memory store (see
 //!   [`Limits`]): fresh, anonymous and owned sorted sets,
-//!   each evicting past its share of `max_sessions`, and at most
-//!   `max_sessions_per_user` sessions per owner.
+//!   each evicting past its share of `max_sessions`, the sessions one
+//!   client address began held to its share of the fresh and anonymous
+//!   ones, and at most `max_sessions_per_user` sessions per owner.
 //! * **Owner index**: a set per user, kept by the same scripts; listing
 //!   drops members whose session has expired.
 //!

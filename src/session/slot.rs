@@ -14,6 +14,7 @@ use moka::Expiry;
 
 use super::id::StoreKey;
 use super::limits::Limits;
+use super::origin::Origin;
 use super::owners::OwnerIndex;
 use super::record::{now_ms, Record};
 use super::store::{StoreError, StoreResult};
@@ -37,18 +38,27 @@ pub(crate) struct SlotState {
     /// slot out meanwhile: the end may land in a journal generation that
     /// the snapshot retires, so a copy would outlive the end on disk.
     pub(crate) ending: u32,
+    /// The client address that began a new session, until its client
+    /// comes back (see `origin.rs`).
+    pub(crate) origin: Option<Origin>,
 }
 
 impl Slot {
     /// A slot for `record`, last used at `last_seen_ms`; `persisted` if it
-    /// comes from a snapshot on disk.
-    pub(crate) fn new(record: Record, last_seen_ms: u64, persisted: bool) -> Arc<Slot> {
+    /// comes from a snapshot on disk; `origin` if it is new.
+    pub(crate) fn new(
+        record: Record,
+        last_seen_ms: u64,
+        persisted: bool,
+        origin: Option<Origin>,
+    ) -> Arc<Slot> {
         Arc::new(Slot {
             state: Mutex::new(SlotState {
                 record,
                 removed: false,
                 persisted,
                 ending: 0,
+                origin,
             }),
             last_seen_ms: AtomicU64::new(last_seen_ms),
         })

@@ -238,7 +238,9 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Stores a new session, begun by a client at `origin` (if known): as
     /// [`save`](Self::save) with no expected version, and a store may also
     /// keep any one address from holding more than its share of the new
-    /// sessions (see [`Limits::fresh_per_origin`](super::Limits::fresh_per_origin)).
+    /// sessions, and of the returning visitors' once their client comes
+    /// back (see [`Limits::fresh_per_origin`](super::Limits::fresh_per_origin)
+    /// and [`Limits::returning_per_origin`](super::Limits::returning_per_origin)).
     /// The default is `save(key, None, record)`.
     ///
     /// # Errors

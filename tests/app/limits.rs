@@ -104,3 +104,33 @@ fn a_flood_from_one_address_does_not_expire_the_login_form_of_another() {
     );
     assert_eq!(login.status, 303, "the login form expired under the flood");
 }
+
+#[test]
+fn one_address_whose_sessions_each_come_back_once_does_not_empty_another_visitors_cart() {
+    // Behind a proxy that names each client (so that addresses differ here).
+    let server = crate::server::Server::start(&[
+        ("ROCKET_SESSION_MAX_SESSIONS", "400"),
+        ("ROCKET_IP_HEADER", "X-Real-IP"),
+    ]);
+    let shopper = crate::web::WebBrowser::with_header("X-Real-IP", "203.0.113.5");
+    let added = shopper.post(
+        &server,
+        "/cart/add",
+        &[("product_id", "rocket-mug"), ("quantity", "2")],
+    );
+    assert_eq!(added.status, 303);
+    // One and a half times the tier of returning visitors (100 here), from
+    // one address, each session sent back once: two requests each.
+    let flooder = [("X-Real-IP", "198.51.100.1")];
+    for _ in 0..150 {
+        let first = server.request("GET", "/login", &flooder, "");
+        let cookie = first.session_cookie().expect("a new session");
+        let again = server.request("GET", "/login", &[flooder[0], ("Cookie", &cookie)], "");
+        assert_eq!(again.status, 200);
+    }
+    assert_eq!(
+        shopper.cart_count(&server),
+        2,
+        "the shopper's cart was emptied by another address"
+    );
+}

@@ -81,6 +81,7 @@ where
     a_login_past_the_per_user_bound_ends_the_least_recently_used_session(&make).await;
     anonymous_floods_never_evict_a_signed_in_users_session(&make).await;
     a_flood_from_one_address_evicts_only_its_own_new_sessions(&make).await;
+    returning_visitors_of_one_address_evict_only_their_own_sessions(&make).await;
     idle_and_absolute_timeouts_both_hold(&make).await;
     a_remembered_session_outlives_the_ordinary_idle_timeout_but_not_its_own(&make).await;
 }
@@ -457,6 +458,53 @@ where
     assert!(
         load(&*store, &waiting).await.is_some(),
         "the newcomer's session was evicted by another address's flood"
+    );
+    let mut kept = 0;
+    for k in flood.iter().rev().take(2 * share as usize) {
+        kept += usize::from(load(&*store, k).await.is_some());
+    }
+    assert_eq!(kept as u64, share, "the flooder keeps its newest {share}");
+}
+
+async fn returning_visitors_of_one_address_evict_only_their_own_sessions<F, Fut>(make: &F)
+where
+    F: Fn(Limits) -> Fut,
+    Fut: Future<Output = Arc<dyn SessionStore>>,
+{
+    use memsess::session::Origin;
+
+    // 100 returning visitors fit; the sessions of one address may be 16.
+    let limits = Limits {
+        max_sessions: 400,
+        ..LONG
+    };
+    let store = make(limits).await;
+    let share = limits.returning_per_origin();
+    let (shopper, flooder) = (
+        Origin::of("203.0.113.5".parse().unwrap()),
+        Origin::of("198.51.100.1".parse().unwrap()),
+    );
+    // A shopper came back once: an anonymous session with a cart.
+    let cart = key();
+    store
+        .create(&cart, record(r#"{"cart":2}"#, 1, None), Some(shopper))
+        .await
+        .unwrap();
+    assert!(load(&*store, &cart).await.is_some());
+    // Three times that tier, from one address, each session back once.
+    let mut flood = Vec::new();
+    for _ in 0..300 {
+        let k = key();
+        store
+            .create(&k, record("{}", 1, None), Some(flooder))
+            .await
+            .unwrap();
+        assert!(load(&*store, &k).await.is_some());
+        flood.push(k);
+    }
+    assert!(
+        load(&*store, &cart).await.is_some(),
+        "the shopper's cart was evicted by another address's returning sessions"
     );
     let mut kept = 0;
     for k in flood.iter().rev().take(2 * share as usize) {
