@@ -21,11 +21,11 @@
 //! evicts a signed-in user's session: only another login can, and one
 //! user holds at most `max_sessions_per_user` sessions (a login past that
 //! ends the user's least recently used one), so no single account can
-//! crowd the owned tier either. Within the two anonymous tiers, the
-//! sessions one client address began hold at most a twenty-fifth of each
-//! ([`Limits::fresh_per_origin`], [`Limits::returning_per_origin`]), so one
-//! address's flood, with or without its cookies sent back, evicts only
-//! its own sessions.
+//! crowd the owned tier either. Once one of the two anonymous tiers is
+//! crowded ([`Limits::crowded_at`]), the sessions one client address
+//! began hold at most a twenty-fifth of it ([`Limits::fresh_per_origin`],
+//! [`Limits::returning_per_origin`]), so one address's flood, with or
+//! without its cookies sent back, evicts only its own sessions.
 
 use std::time::Duration;
 
@@ -156,8 +156,9 @@ impl Limits {
             .min(self.deadline_ms(record))
     }
 
-    /// How many sessions of the fresh tier one client address may hold: a
-    /// twenty-fifth of the tier, at least 16 (see `origin.rs`).
+    /// How many sessions of the fresh tier one client address may hold
+    /// once it is crowded: a twenty-fifth of the tier, at least 16 (see
+    /// `origin.rs`).
     ///
     /// # Examples
     /// ```
@@ -172,8 +173,8 @@ impl Limits {
     }
 
     /// How many sessions of the anonymous tier (returning visitors) the
-    /// sessions begun by one client address may hold: a twenty-fifth of
-    /// the tier, at least 16 (see `origin.rs`).
+    /// sessions begun by one client address may hold once it is crowded:
+    /// a twenty-fifth of the tier, at least 16 (see `origin.rs`).
     ///
     /// # Examples
     /// ```
@@ -185,6 +186,24 @@ impl Limits {
     /// ```
     pub fn returning_per_origin(&self) -> u64 {
         (self.tiers().anonymous / 25).max(16)
+    }
+
+    /// The size at which a tier of `capacity` sessions is *crowded*, so
+    /// that an address over its share of it starts to make way with its
+    /// own sessions: nine tenths full, and at least 1,024 short of full
+    /// (the memory store's counts may run that far behind under a burst),
+    /// so a tier of up to 1,024 always is.
+    ///
+    /// # Examples
+    /// ```
+    /// use memsess::session::Limits;
+    ///
+    /// assert_eq!(Limits::crowded_at(25_000), 22_500);
+    /// assert_eq!(Limits::crowded_at(5_000), 3_976);
+    /// assert_eq!(Limits::crowded_at(100), 0);
+    /// ```
+    pub fn crowded_at(capacity: u64) -> u64 {
+        capacity.saturating_sub((capacity / 10).max(1024))
     }
 
     /// Each tier's share of `max_sessions`: a quarter each for the fresh

@@ -371,10 +371,13 @@ impl MemoryStore {
 }
 
 /// `key`, a session of `origin` that just joined `tier`, takes its place
-/// in that address's share of the tier (`shares`): the address's own
-/// oldest sessions past the share are evicted (see `origin.rs`).
+/// in that address's share of the tier (`shares`): while the tier is
+/// crowded, the address's own oldest sessions past the share are evicted
+/// (see `newcomers.rs`).
 async fn take_share(shares: &Newcomers, tier: &Tier, origin: Origin, key: StoreKey) {
-    let evicted = shares.arrive(origin, key, |k| tier.contains_key(k)).await;
+    let evicted = shares
+        .arrive(origin, key, tier.entry_count(), |k| tier.contains_key(k))
+        .await;
     for key in evicted {
         tier.invalidate(&key).await;
     }

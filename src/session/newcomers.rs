@@ -1,15 +1,21 @@
 //! The memory store's record of which sessions each client address began,
-//! oldest first, so that one address holds at most its share of a tier
-//! (see `origin.rs` for why). The store keeps one for the fresh tier
-//! (sessions join when they are made) and one for the anonymous tier
-//! (they join when their client comes back).
+//! oldest first, so that when a tier is crowded, an address holding more
+//! than its share of it makes way with its own sessions (see `origin.rs`
+//! for why). The store keeps one for the fresh tier (sessions join when
+//! they are made) and one for the anonymous tier (they join when their
+//! client comes back).
 //!
-//! Each address has a small queue of store keys. A session joins its
-//! address's queue; keys whose session has left the tier (it moved on, or
-//! it was evicted) are dropped from the front as they are met; and while
-//! the queue is over the share, its oldest session is evicted. The queues
-//! live in a bounded moka cache that forgets an address idle for the idle
-//! timeout, so this costs about one key per session in the tier.
+//! Each address has a queue of store keys. A session joins its address's
+//! queue; keys whose session has left the tier (it moved on, or it was
+//! evicted) are dropped from the front as they are met. While the tier is
+//! *crowded* ([`Limits::crowded_at`]), an address whose queue is over its share
+//! has its oldest sessions evicted until it is within it; the tier then
+//! never fills, so its least-recently-used eviction, which would take
+//! anybody's session, does not run. Below that, nobody is evicted: many
+//! visitors behind one address (an office, a proxy without `ip_header`)
+//! may hold as many sessions as fit. The queues live in a bounded moka
+//! cache that forgets an address idle for the idle timeout, and a queue
+//! never grows past the tier's size.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -18,6 +24,8 @@ use std::time::Duration;
 use moka::future::Cache;
 
 use super::id::StoreKey;
+#[cfg(doc)]
+use super::limits::Limits;
 use super::origin::Origin;
 
 type Queue = Arc<Mutex<VecDeque<StoreKey>>>;
@@ -26,27 +34,40 @@ type Queue = Arc<Mutex<VecDeque<StoreKey>>>;
 pub(crate) struct Newcomers {
     queues: Cache<Origin, Queue>,
     share: usize,
+    capacity: usize,
+    crowded_at: u64,
 }
 
 impl Newcomers {
-    /// Room for `addresses` addresses, `share` sessions each.
-    pub(crate) fn new(addresses: u64, share: u64, idle: Duration) -> Self {
+    /// For a tier of `capacity` sessions, in which one address holds at
+    /// most `share` while the tier is crowded (see [`Limits::crowded_at`]).
+    pub(crate) fn new(capacity: u64, share: u64, idle: Duration) -> Self {
         Newcomers {
             queues: Cache::builder()
-                .max_capacity(addresses)
+                .max_capacity(capacity)
                 .time_to_idle(idle)
                 .build(),
             share: share.max(1) as usize,
+            capacity: capacity.max(1) as usize,
+            crowded_at: super::limits::Limits::crowded_at(capacity),
         }
     }
 
-    /// Records a session of `origin` joining the tier; returns the
-    /// sessions of the same address that must make way for it.
-    /// `still_in_tier` says whether a key's session is still in the tier.
+    /// Whether a tier of this capacity that holds `len` sessions is
+    /// crowded.
+    pub(crate) fn crowded(&self, len: u64) -> bool {
+        len >= self.crowded_at
+    }
+
+    /// Records a session of `origin` joining the tier, which now holds
+    /// `tier_len` sessions; returns the sessions of the same address that
+    /// must make way for it. `still_in_tier` says whether a key's session
+    /// is still in the tier.
     pub(crate) async fn arrive(
         &self,
         origin: Origin,
         key: StoreKey,
+        tier_len: u64,
         still_in_tier: impl Fn(&StoreKey) -> bool,
     ) -> Vec<StoreKey> {
         let queue = self
@@ -59,6 +80,14 @@ impl Newcomers {
             queue.pop_front();
         }
         queue.push_back(key);
+        if !self.crowded(tier_len) {
+            // Room for everyone. The tier holds no more than its capacity,
+            // so a longer queue's oldest keys are past caring about.
+            while queue.len() > self.capacity {
+                queue.pop_front();
+            }
+            return Vec::new();
+        }
         let mut evicted = Vec::new();
         while queue.len() > self.share {
             evicted.extend(queue.pop_front().filter(|oldest| still_in_tier(oldest)));
@@ -71,33 +100,52 @@ impl Newcomers {
 mod tests {
     use super::*;
 
+    const CROWDED: u64 = 10;
+
     #[tokio::test]
-    async fn an_address_over_its_share_makes_way_with_its_own_oldest_session() {
+    async fn in_a_crowded_tier_an_address_over_its_share_makes_way_with_its_own_oldest() {
         let newcomers = Newcomers::new(10, 2, Duration::from_secs(60));
         let (here, there) = (Origin([1; 16]), Origin([2; 16]));
         let fresh = |_: &StoreKey| true;
-        assert!(newcomers
-            .arrive(here, StoreKey([1; 16]), fresh)
-            .await
-            .is_empty());
-        assert!(newcomers
-            .arrive(there, StoreKey([9; 16]), fresh)
-            .await
-            .is_empty());
-        assert!(newcomers
-            .arrive(here, StoreKey([2; 16]), fresh)
-            .await
-            .is_empty());
+        for (origin, key) in [(here, 1), (there, 9), (here, 2)] {
+            let evicted = newcomers
+                .arrive(origin, StoreKey([key; 16]), CROWDED, fresh)
+                .await;
+            assert!(evicted.is_empty());
+        }
         assert_eq!(
-            newcomers.arrive(here, StoreKey([3; 16]), fresh).await,
+            newcomers
+                .arrive(here, StoreKey([3; 16]), CROWDED, fresh)
+                .await,
             [StoreKey([1; 16])]
         );
         // A session whose client came back is no longer counted.
         let gone = StoreKey([2; 16]);
         let fresh = |k: &StoreKey| *k != gone;
         assert!(newcomers
-            .arrive(here, StoreKey([4; 16]), fresh)
+            .arrive(here, StoreKey([4; 16]), CROWDED, fresh)
             .await
             .is_empty());
+    }
+
+    #[tokio::test]
+    async fn below_crowded_nobody_makes_way_and_once_crowded_the_excess_does() {
+        // Crowded at 20,000 - 2,000.
+        let newcomers = Newcomers::new(20_000, 2, Duration::from_secs(60));
+        let here = Origin([1; 16]);
+        let fresh = |_: &StoreKey| true;
+        assert!(!newcomers.crowded(17_999) && newcomers.crowded(18_000));
+        for key in 1..=8u8 {
+            let evicted = newcomers
+                .arrive(here, StoreKey([key; 16]), 17_990 + u64::from(key), fresh)
+                .await;
+            assert!(evicted.is_empty(), "evicted below crowded: {key}");
+        }
+        // The tier is crowded now: the address keeps its newest 2.
+        let evicted = newcomers
+            .arrive(here, StoreKey([9; 16]), 18_000, fresh)
+            .await;
+        let oldest: Vec<StoreKey> = (1..=7).map(|k| StoreKey([k; 16])).collect();
+        assert_eq!(evicted, oldest);
     }
 }

@@ -5,18 +5,23 @@
 //! which keeps floods of cookie-less requests away from everyone else's
 //! sessions. But a flood still churns that tier, and with it the sessions
 //! of visitors who have just opened a form (their CSRF token lives there)
-//! and not yet sent it. So each client address may hold at most a small
-//! share of the fresh tier
+//! and not yet sent it. So once the tier is crowded
+//! ([`Limits::crowded_at`](super::Limits::crowded_at)), each client
+//! address may hold at most a small share of it
 //! ([`Limits::fresh_per_origin`](super::Limits::fresh_per_origin)); past
-//! that, its own oldest new session makes way. A client that sends each
+//! that, its own oldest new sessions make way. A client that sends each
 //! cookie back once moves its sessions on to the anonymous tier, where
 //! other visitors keep their carts; there the sessions an address began
 //! hold at most their share too
 //! ([`Limits::returning_per_origin`](super::Limits::returning_per_origin)).
-//! A flood from one address then only ever evicts its own sessions. A
-//! store keeps a session's origin from its creation until its client
-//! comes back (the memory store: in the slot; Redis: a field of the
-//! session's hash, deleted then).
+//! A flood from one address then only ever evicts its own sessions, and
+//! the tier never fills up enough for its least-recently-used eviction
+//! to take anybody else's. While a tier has room, nobody makes way, so
+//! many visitors behind one address (an office, a proxy without
+//! `ip_header`) are not limited to one share. A store keeps a session's
+//! origin from its creation until its client comes back (the memory
+//! store: in the slot; Redis: a field of the session's hash, deleted
+//! then).
 //!
 //! The address is the one Rocket gives (`Request::client_ip`: the peer, or
 //! the `ip_header` behind a proxy that sets it), IPv6 folded to its /64,

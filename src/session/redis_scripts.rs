@@ -54,7 +54,7 @@ use super::limits::Limits;
 /// timeout, `LEASE` how long a lease lasts unrenewed, `CAP` each tier's
 /// cap, `PER_USER` the sessions one owner may hold, and `SHARE` and
 /// `RSHARE` the sessions one client address may hold in the fresh and the
-/// anonymous tier.
+/// anonymous tier once that tier is `CROWDED` ([`Limits::crowded_at`]).
 pub(super) fn preamble(prefix: &str, limits: &Limits, lease: Duration) -> String {
     let ms = |d: Duration| d.as_millis() as u64;
     let slack = |idle: Duration| (ms(idle) / 16).min(60_000);
@@ -65,6 +65,7 @@ pub(super) fn preamble(prefix: &str, limits: &Limits, lease: Duration) -> String
          local SLACK, RSLACK = {}, {}\n\
          local LEASE = {}\n\
          local CAP = {{f = {}, a = {}, o = {}}}\n\
+         local CROWDED = {{f = {}, a = {}}}\n\
          local PER_USER, SHARE, RSHARE = {}, {}, {}\n",
         ms(limits.idle),
         ms(limits.absolute),
@@ -76,6 +77,8 @@ pub(super) fn preamble(prefix: &str, limits: &Limits, lease: Duration) -> String
         tiers.fresh,
         tiers.anonymous,
         tiers.owned,
+        Limits::crowded_at(tiers.fresh),
+        Limits::crowded_at(tiers.anonymous),
         limits.max_sessions_per_user,
         limits.fresh_per_origin(),
         limits.returning_per_origin(),
@@ -130,9 +133,10 @@ local function evict(tier)
   end
 end
 -- Member `m`, a session that client address `origin` began and that just
--- joined `tier`, joins that address's queue for the tier (oldest first);
--- past `share`, the address's own oldest sessions still in the tier make
--- way (see `origin.rs`).
+-- joined `tier`, joins that address's queue for the tier (oldest first).
+-- While the tier is crowded, the address's own oldest sessions still in
+-- it make way until it holds no more than `share`; below that, nobody
+-- does (see the memory store's `newcomers.rs`).
 local function take_share(origin, tier, m, share)
   local queue, zset = P .. tier .. ':' .. origin, P .. NAMES[tier]
   -- Sessions that left the tier (moved on, or evicted) leave the front.
@@ -143,6 +147,11 @@ local function take_share(origin, tier, m, share)
   end
   redis.call('RPUSH', queue, m)
   redis.call('PEXPIRE', queue, IDLE)
+  if redis.call('ZCARD', zset) < CROWDED[tier] then
+    -- Room for everyone; no queue needs to be longer than the tier.
+    redis.call('LTRIM', queue, -CAP[tier], -1)
+    return
+  end
   while redis.call('LLEN', queue) > share do
     local oldest = redis.call('LPOP', queue)
     if redis.call('ZSCORE', zset, oldest) then forget(oldest, nil, tier) end
@@ -202,9 +211,11 @@ if refresh then
   local ms = keep(r[2], r[5], now)
   redis.call('PEXPIRE', KEYS[1], ms)
   -- Only a member new to its tier can take the tier past its cap.
-  if redis.call('ZADD', P .. NAMES[tier], now + ms, m) == 1 and tier == 'a' then evict('a') end
-  -- A returning visitor: its address's share of the anonymous tier.
-  if r[7] == 'f' and r[12] then take_share(r[12], 'a', m, RSHARE) end
+  if redis.call('ZADD', P .. NAMES[tier], now + ms, m) == 1 and tier == 'a' then
+    -- A returning visitor: its address's share of the anonymous tier.
+    if r[7] == 'f' and r[12] then take_share(r[12], 'a', m, RSHARE) end
+    evict('a')
+  end
 end
 local owner, label = r[3] or '', r[6] or ''
 return table.concat({r[2], r[4], r[5] == '1' and '1' or '0', #owner, #label, owner .. label .. r[1]}, ' ')
@@ -285,9 +296,12 @@ if ARGV[4] ~= '' or cur[3] == 'o' then tier = 'o' elseif not cur[1] then tier = 
 local ends = write(KEYS[1], m, cur[1], cur[2], now_ms(), tier)
 if not ends then forget(m, cur[2], cur[3]) return 0 end
 if cur[3] and cur[3] ~= tier then redis.call('ZREM', P .. NAMES[cur[3]], m) end
-if redis.call('ZADD', P .. NAMES[tier], ends, m) == 1 then evict(tier) end
+if redis.call('ZADD', P .. NAMES[tier], ends, m) == 1 then
+  -- An address over its share of a crowded tier makes way first.
+  if tier == 'f' and (ARGV[8] or '') ~= '' then take_share(ARGV[8], 'f', m, SHARE) end
+  evict(tier)
+end
 if tier == 'o' and ARGV[4] ~= '' and cur[2] ~= ARGV[4] then cap_owner(ARGV[4], m) end
-if tier == 'f' and (ARGV[8] or '') ~= '' then take_share(ARGV[8], 'f', m, SHARE) end
 return 1
 ";
 

@@ -82,6 +82,7 @@ where
     anonymous_floods_never_evict_a_signed_in_users_session(&make).await;
     a_flood_from_one_address_evicts_only_its_own_new_sessions(&make).await;
     returning_visitors_of_one_address_evict_only_their_own_sessions(&make).await;
+    many_visitors_behind_one_address_keep_their_sessions_while_there_is_room(&make).await;
     idle_and_absolute_timeouts_both_hold(&make).await;
     a_remembered_session_outlives_the_ordinary_idle_timeout_but_not_its_own(&make).await;
 }
@@ -511,4 +512,38 @@ where
         kept += usize::from(load(&*store, k).await.is_some());
     }
     assert_eq!(kept as u64, share, "the flooder keeps its newest {share}");
+}
+
+async fn many_visitors_behind_one_address_keep_their_sessions_while_there_is_room<F, Fut>(make: &F)
+where
+    F: Fn(Limits) -> Fut,
+    Fut: Future<Output = Arc<dyn SessionStore>>,
+{
+    use memsess::session::Origin;
+
+    // An office behind one address: more visitors than its share of
+    // either anonymous tier, in tiers that are far from full.
+    let store = make(LONG).await;
+    let office = Origin::of("192.0.2.80".parse().unwrap());
+    let visitors = 3 * LONG.fresh_per_origin().max(LONG.returning_per_origin());
+    let (mut new, mut returning) = (Vec::new(), Vec::new());
+    for i in 0..2 * visitors {
+        let k = key();
+        store
+            .create(&k, record("{}", 1, None), Some(office))
+            .await
+            .unwrap();
+        if i % 2 == 0 {
+            new.push(k);
+        } else {
+            assert!(load(&*store, &k).await.is_some());
+            returning.push(k);
+        }
+    }
+    for k in new.iter().chain(&returning) {
+        assert!(
+            load(&*store, k).await.is_some(),
+            "a session was evicted for its address's share while the tiers had room"
+        );
+    }
 }
