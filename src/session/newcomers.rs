@@ -8,14 +8,15 @@
 //! Each address has a queue of store keys. A session joins its address's
 //! queue; keys whose session has left the tier (it moved on, or it was
 //! evicted) are dropped from the front as they are met. While the tier is
-//! *crowded* ([`Limits::crowded_at`]), an address whose queue is over its share
-//! has its oldest sessions evicted until it is within it; the tier then
-//! never fills, so its least-recently-used eviction, which would take
-//! anybody's session, does not run. Below that, nobody is evicted: many
-//! visitors behind one address (an office, a proxy without `ip_header`)
-//! may hold as many sessions as fit. The queues live in a bounded moka
-//! cache that forgets an address idle for the idle timeout, and a queue
-//! never grows past the tier's size.
+//! *crowded* ([`Limits::crowded_at`]), an address whose queue is over its
+//! share has its oldest sessions evicted, up to 16 with each of its
+//! arrivals, until it is within it; the tier then stops filling, so its
+//! least-recently-used eviction, which would take anybody's session, does
+//! not run. Below that, nobody is evicted: many visitors behind one
+//! address (an office, a proxy without `ip_header`) may hold as many
+//! sessions as fit. The queues live in a bounded moka cache that forgets
+//! an address idle for the idle timeout, and a queue never grows past the
+//! tier's size.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -29,6 +30,11 @@ use super::limits::Limits;
 use super::origin::Origin;
 
 type Queue = Arc<Mutex<VecDeque<StoreKey>>>;
+
+/// The most keys one arrival takes off its queue (sessions that left the
+/// tier, or that make way); each arrival adds one, so an address over its
+/// share is back within it after a few of its own requests.
+const MOST_PER_ARRIVAL: usize = 16;
 
 /// Sessions in one tier per client address.
 pub(crate) struct Newcomers {
@@ -76,21 +82,26 @@ impl Newcomers {
             .await;
         // Each change is one push or pop: a poisoned queue is still whole.
         let mut queue = queue.lock().unwrap_or_else(PoisonError::into_inner);
-        while queue.front().is_some_and(|k| !still_in_tier(k)) {
-            queue.pop_front();
-        }
         queue.push_back(key);
-        if !self.crowded(tier_len) {
-            // Room for everyone. The tier holds no more than its capacity,
-            // so a longer queue's oldest keys are past caring about.
-            while queue.len() > self.capacity {
-                queue.pop_front();
-            }
-            return Vec::new();
-        }
+        let crowded = self.crowded(tier_len);
         let mut evicted = Vec::new();
-        while queue.len() > self.share {
-            evicted.extend(queue.pop_front().filter(|oldest| still_in_tier(oldest)));
+        // A bounded amount of work per arrival: a flood's excess goes a
+        // few sessions at a time, and no request stalls for all of it.
+        for _ in 0..MOST_PER_ARRIVAL {
+            let Some(&oldest) = queue.front() else { break };
+            let live = still_in_tier(&oldest);
+            if live && !(crowded && queue.len() > self.share) {
+                break;
+            }
+            queue.pop_front();
+            if live {
+                evicted.push(oldest);
+            }
+        }
+        // The tier holds no more than its capacity, so a longer queue's
+        // oldest key is past caring about.
+        if queue.len() > self.capacity {
+            queue.pop_front();
         }
         evicted
     }
@@ -147,5 +158,30 @@ mod tests {
             .await;
         let oldest: Vec<StoreKey> = (1..=7).map(|k| StoreKey([k; 16])).collect();
         assert_eq!(evicted, oldest);
+    }
+
+    #[tokio::test]
+    async fn a_large_excess_goes_a_few_sessions_per_arrival() {
+        let newcomers = Newcomers::new(20_000, 2, Duration::from_secs(60));
+        let here = Origin([1; 16]);
+        let fresh = |_: &StoreKey| true;
+        for key in 0..100u8 {
+            let key = StoreKey([key; 16]);
+            assert!(newcomers.arrive(here, key, 0, fresh).await.is_empty());
+        }
+        // 100 queued, then a crowded tier: each arrival adds one and
+        // takes up to 16, oldest first, until the address is at its share
+        // of 2; from then on each arrival makes way for itself.
+        let mut evicted = Vec::new();
+        for key in 200..208u8 {
+            let gone = newcomers
+                .arrive(here, StoreKey([key; 16]), 18_000, fresh)
+                .await;
+            evicted.push(gone.len());
+            if key == 200 {
+                assert_eq!(gone[0], StoreKey([0; 16]), "oldest first");
+            }
+        }
+        assert_eq!(evicted, [16, 16, 16, 16, 16, 16, 9, 1]);
     }
 }

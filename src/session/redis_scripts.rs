@@ -135,27 +135,26 @@ end
 -- Member `m`, a session that client address `origin` began and that just
 -- joined `tier`, joins that address's queue for the tier (oldest first).
 -- While the tier is crowded, the address's own oldest sessions still in
--- it make way until it holds no more than `share`; below that, nobody
--- does (see the memory store's `newcomers.rs`).
+-- it make way, up to 16 a call, until it holds no more than `share`;
+-- below that, nobody does (see the memory store's `newcomers.rs`).
 local function take_share(origin, tier, m, share)
   local queue, zset = P .. tier .. ':' .. origin, P .. NAMES[tier]
-  -- Sessions that left the tier (moved on, or evicted) leave the front.
-  while true do
-    local first = redis.call('LINDEX', queue, 0)
-    if not first or redis.call('ZSCORE', zset, first) then break end
-    redis.call('LPOP', queue)
-  end
-  redis.call('RPUSH', queue, m)
+  local len = redis.call('RPUSH', queue, m)
   redis.call('PEXPIRE', queue, IDLE)
-  if redis.call('ZCARD', zset) < CROWDED[tier] then
-    -- Room for everyone; no queue needs to be longer than the tier.
-    redis.call('LTRIM', queue, -CAP[tier], -1)
-    return
+  local crowded = redis.call('ZCARD', zset) >= CROWDED[tier]
+  -- At most 16 off the front per call, so no script runs long: sessions
+  -- that left the tier (moved on, or evicted), and while the tier is
+  -- crowded, the address's oldest past its share.
+  for _ = 1, 16 do
+    local oldest = redis.call('LINDEX', queue, 0)
+    local live = redis.call('ZSCORE', zset, oldest)
+    if live and not (crowded and len > share) then break end
+    redis.call('LPOP', queue)
+    len = len - 1
+    if live then forget(oldest, nil, tier) end
   end
-  while redis.call('LLEN', queue) > share do
-    local oldest = redis.call('LPOP', queue)
-    if redis.call('ZSCORE', zset, oldest) then forget(oldest, nil, tier) end
-  end
+  -- No queue needs to be longer than the tier.
+  if len > CAP[tier] then redis.call('LPOP', queue) end
 end
 -- Ends `owner`'s least recently used sessions past PER_USER, sparing `keep`.
 local function cap_owner(owner, keep)
