@@ -80,8 +80,8 @@ where
     remembered_and_label_round_trip(&*store).await;
     a_login_past_the_per_user_bound_ends_the_least_recently_used_session(&make).await;
     anonymous_floods_never_evict_a_signed_in_users_session(&make).await;
-    a_flood_from_one_address_evicts_only_its_own_new_sessions(&make).await;
-    returning_visitors_of_one_address_evict_only_their_own_sessions(&make).await;
+    a_flood_from_one_address_evicts_only_its_own_sessions(&make, Flood::NewSessions).await;
+    a_flood_from_one_address_evicts_only_its_own_sessions(&make, Flood::ReturningVisitors).await;
     many_visitors_behind_one_address_keep_their_sessions_while_there_is_room(&make).await;
     idle_and_absolute_timeouts_both_hold(&make).await;
     a_remembered_session_outlives_the_ordinary_idle_timeout_but_not_its_own(&make).await;
@@ -422,93 +422,68 @@ where
     );
 }
 
-async fn a_flood_from_one_address_evicts_only_its_own_new_sessions<F, Fut>(make: &F)
-where
-    F: Fn(Limits) -> Fut,
-    Fut: Future<Output = Arc<dyn SessionStore>>,
-{
-    use memsess::session::Origin;
-
-    // 100 new sessions fit; one address may hold 16 of them.
-    let limits = Limits {
-        max_sessions: 400,
-        ..LONG
-    };
-    let store = make(limits).await;
-    let share = limits.fresh_per_origin();
-    let (newcomer, flooder) = (
-        Origin::of("203.0.113.5".parse().unwrap()),
-        Origin::of("198.51.100.1".parse().unwrap()),
-    );
-    // A visitor opens a form: a new session, not yet back.
-    let waiting = key();
-    store
-        .create(&waiting, record("{}", 1, None), Some(newcomer))
-        .await
-        .unwrap();
-    // Three times the whole tier, from one address.
-    let mut flood = Vec::new();
-    for _ in 0..300 {
-        let k = key();
-        store
-            .create(&k, record("{}", 1, None), Some(flooder))
-            .await
-            .unwrap();
-        flood.push(k);
-    }
-    assert!(
-        load(&*store, &waiting).await.is_some(),
-        "the newcomer's session was evicted by another address's flood"
-    );
-    let mut kept = 0;
-    for k in flood.iter().rev().take(2 * share as usize) {
-        kept += usize::from(load(&*store, k).await.is_some());
-    }
-    assert_eq!(kept as u64, share, "the flooder keeps its newest {share}");
+/// Which anonymous tier a flood fills: new sessions, or sessions whose
+/// client came back once (two requests each).
+#[derive(Clone, Copy, PartialEq)]
+enum Flood {
+    NewSessions,
+    ReturningVisitors,
 }
 
-async fn returning_visitors_of_one_address_evict_only_their_own_sessions<F, Fut>(make: &F)
+async fn a_flood_from_one_address_evicts_only_its_own_sessions<F, Fut>(make: &F, flood: Flood)
 where
     F: Fn(Limits) -> Fut,
     Fut: Future<Output = Arc<dyn SessionStore>>,
 {
     use memsess::session::Origin;
 
-    // 100 returning visitors fit; the sessions of one address may be 16.
+    // Each anonymous tier holds 100 (always crowded); one address's
+    // sessions may be 16 of them.
     let limits = Limits {
         max_sessions: 400,
         ..LONG
     };
     let store = make(limits).await;
-    let share = limits.returning_per_origin();
-    let (shopper, flooder) = (
+    let come_back = flood == Flood::ReturningVisitors;
+    let share = if come_back {
+        limits.returning_per_origin()
+    } else {
+        limits.fresh_per_origin()
+    };
+    let (visitor, flooder) = (
         Origin::of("203.0.113.5".parse().unwrap()),
         Origin::of("198.51.100.1".parse().unwrap()),
     );
-    // A shopper came back once: an anonymous session with a cart.
-    let cart = key();
+    // A visitor who opened a form (a new session), or who came back once
+    // (an anonymous session with a cart).
+    let victim = key();
     store
-        .create(&cart, record(r#"{"cart":2}"#, 1, None), Some(shopper))
+        .create(&victim, record(r#"{"cart":2}"#, 1, None), Some(visitor))
         .await
         .unwrap();
-    assert!(load(&*store, &cart).await.is_some());
-    // Three times that tier, from one address, each session back once.
-    let mut flood = Vec::new();
+    if come_back {
+        assert!(load(&*store, &victim).await.is_some());
+    }
+    // Three times the whole tier, from one address.
+    let mut sessions = Vec::new();
     for _ in 0..300 {
         let k = key();
         store
             .create(&k, record("{}", 1, None), Some(flooder))
             .await
             .unwrap();
-        assert!(load(&*store, &k).await.is_some());
-        flood.push(k);
+        if come_back {
+            assert!(load(&*store, &k).await.is_some());
+        }
+        sessions.push(k);
     }
     assert!(
-        load(&*store, &cart).await.is_some(),
-        "the shopper's cart was evicted by another address's returning sessions"
+        load(&*store, &victim).await.is_some(),
+        "another address's flood ({}) evicted the visitor's session",
+        if come_back { "returning" } else { "new" }
     );
     let mut kept = 0;
-    for k in flood.iter().rev().take(2 * share as usize) {
+    for k in sessions.iter().rev().take(2 * share as usize) {
         kept += usize::from(load(&*store, k).await.is_some());
     }
     assert_eq!(kept as u64, share, "the flooder keeps its newest {share}");
