@@ -39,6 +39,9 @@
 //!   takes it out of the index; the other tiers hold no owned slot, and
 //!   have no listener (which spares them moka's per-key write locks): a
 //!   save checks afterwards that its slot is still there.
+//!
+//! Finding, placing and moving slots between the tiers is in
+//! `memory/tiers.rs`; this file holds the store and its contract.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,20 +61,15 @@ use super::record::now_ms;
 use super::slot::{end, fence, Slot, SlotExpiry};
 use super::store::{Lease, Record, SessionInfo, SessionStore, StoreError, StoreResult};
 
+mod tiers;
+use tiers::{take_share, Place};
+
 /// How long a request waits for a session another request is using.
 const LEASE_WAIT: Duration = Duration::from_secs(10);
 /// How long a final snapshot waits for running requests to finish.
 const FLUSH_WAIT: Duration = Duration::from_secs(5);
 
 pub(crate) type Tier = Cache<StoreKey, Arc<Slot>, KeyHashBuilder>;
-
-/// Which tier a slot is in, in the order slots move.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Place {
-    Fresh,
-    Anonymous,
-    Owned,
-}
 
 /// The in-process [`SessionStore`].
 ///
@@ -255,131 +253,6 @@ impl MemoryStore {
         }
         end(&self.owners, key, &mut state);
         Ok(())
-    }
-
-    fn tier(&self, place: Place) -> &Tier {
-        match place {
-            Place::Fresh => &self.fresh,
-            Place::Anonymous => &self.anonymous,
-            Place::Owned => &self.owned,
-        }
-    }
-
-    /// The slot under `key` and its tier. Reading restarts its idle clock.
-    /// For requests that hold the key's lease, which are the only ones
-    /// that move a slot; probes the likeliest tiers first.
-    async fn find(&self, key: &StoreKey) -> Option<(Arc<Slot>, Place)> {
-        for place in [Place::Owned, Place::Anonymous, Place::Fresh] {
-            if let Some(slot) = self.tier(place).get(key).await {
-                return Some((slot, place));
-            }
-        }
-        None
-    }
-
-    /// Whether any tier holds `key`, without touching its idle clock.
-    fn holds(&self, key: &StoreKey) -> bool {
-        [&self.fresh, &self.anonymous, &self.owned]
-            .iter()
-            .any(|tier| tier.contains_key(key))
-    }
-
-    /// Like [`find`](Self::find), for callers without the lease: probes
-    /// the tiers in the order slots move, so a slot on the move is seen.
-    async fn find_unleased(&self, key: &StoreKey) -> Option<(Arc<Slot>, Place)> {
-        for place in [Place::Fresh, Place::Anonymous, Place::Owned] {
-            if let Some(slot) = self.tier(place).get(key).await {
-                return Some((slot, place));
-            }
-        }
-        None
-    }
-
-    /// Moves a slot forward, into `to` before out of `from`.
-    async fn promote(&self, key: StoreKey, slot: Arc<Slot>, from: Place, to: Place) {
-        self.tier(to).insert(key, slot).await;
-        self.tier(from).invalidate(&key).await;
-    }
-
-    /// Stores a new session. A new anonymous session of a known `origin`
-    /// takes its place in that address's share of the fresh tier.
-    async fn insert_new(
-        &self,
-        key: StoreKey,
-        record: Record,
-        origin: Option<Origin>,
-    ) -> StoreResult<()> {
-        self.touch();
-        // Its key comes from a fresh random id, so only this request can
-        // be creating it.
-        if self.holds(&key) {
-            return Err(StoreError::Conflict);
-        }
-        if let Some(origin) = self.place(key, record, Place::Fresh, origin).await {
-            take_share(&self.newcomers, &self.fresh, origin, key).await;
-        }
-        Ok(())
-    }
-
-    /// Puts a new slot for `record` in its tier and indexes its owner.
-    /// Returns the `origin` kept with it: only a session that lands in
-    /// the fresh tier keeps one, until its client comes back.
-    async fn place(
-        &self,
-        key: StoreKey,
-        record: Record,
-        place: Place,
-        origin: Option<Origin>,
-    ) -> Option<Origin> {
-        // The fresh tier has no per-entry expiry, so no remembered slot.
-        let place = match place {
-            Place::Fresh if record.remembered => Place::Anonymous,
-            place => place,
-        };
-        let owner = record.owner.clone();
-        let origin = origin.filter(|_| owner.is_none() && place == Place::Fresh);
-        let slot = Slot::new(record, now_ms(), false, origin);
-        match owner {
-            Some(owner) => {
-                self.owners.insert(&owner, key, slot.clone());
-                self.owned.insert(key, slot).await;
-                self.cap(&owner, key).await;
-            }
-            None => self.tier(place).insert(key, slot).await,
-        }
-        origin
-    }
-
-    /// Ends `owner`'s least recently used sessions past the per-user
-    /// bound, sparing `keep` (the session that just logged in).
-    async fn cap(&self, owner: &str, keep: StoreKey) {
-        let mut theirs = self.owners.of(owner);
-        let Some(over) = (theirs.len() as u64).checked_sub(self.limits.max_sessions_per_user)
-        else {
-            return;
-        };
-        theirs.retain(|(key, _)| *key != keep);
-        theirs.sort_by_key(|(_, slot)| slot.last_seen_ms());
-        for (key, slot) in theirs.into_iter().take(over as usize) {
-            // If its end cannot be made durable, it lives on, one over the
-            // bound, rather than risk coming back after a crash.
-            if self.end_slot(&key, &slot, None).await.is_ok() {
-                self.owned.invalidate(&key).await;
-            }
-        }
-    }
-}
-
-/// `key`, a session of `origin` that just joined `tier`, takes its place
-/// in that address's share of the tier (`shares`): while the tier is
-/// crowded, the address's own oldest sessions past the share are evicted
-/// (see `newcomers.rs`).
-async fn take_share(shares: &Newcomers, tier: &Tier, origin: Origin, key: StoreKey) {
-    let evicted = shares
-        .arrive(origin, key, tier.entry_count(), |k| tier.contains_key(k))
-        .await;
-    for key in evicted {
-        tier.invalidate(&key).await;
     }
 }
 

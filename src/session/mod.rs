@@ -91,12 +91,13 @@
 //! # Files
 //! | file | concern |
 //! |---|---|
-//! | `handle.rs`, `values.rs`, `save.rs`, `user.rs` | the [`Session`] API |
+//! | `handle.rs`, `values.rs`, `save.rs`, `user.rs`, `error.rs` | the [`Session`] API and its errors |
 //! | `guard.rs`, `fairing.rs`, `config.rs` | the Rocket glue and its settings |
 //! | `id.rs`, `record.rs`, `limits.rs`, `store.rs` | ids, what is stored, the rules, the contract |
-//! | `memory.rs`, `slot.rs`, `owners.rs`, `locks.rs` | the embedded store |
+//! | `memory.rs`, `memory/tiers.rs`, `slot.rs`, `owners.rs`, `locks.rs` | the embedded store |
+//! | `origin.rs`, `newcomers.rs` | each client address's share of the anonymous tiers |
 //! | `persist.rs`, `snapshot.rs`, `journal.rs` | its snapshot and journal |
-//! | `redis_store.rs`, `redis_scripts.rs`, `redis_lease.rs` | the Redis store |
+//! | `redis_store.rs`, `redis_scripts.rs`, `redis_lease.rs`, `redis_conn.rs` | the Redis store |
 
 pub mod config;
 mod error;
