@@ -33,8 +33,8 @@ pub const SIGNUP_WINDOW: Duration = Duration::from_secs(3600);
 
 /// The client's address as counters know it: the connection's peer (or
 /// the `ip_header` Rocket is told to trust behind a proxy), with IPv6
-/// folded to its /64, since one client is handed a whole /64 and could
-/// otherwise take a fresh address per attempt.
+/// folded to its /56, since one client is handed a whole /64, commonly a
+/// /56, and could otherwise take a fresh address per attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientAddr(pub String);
 
@@ -49,8 +49,8 @@ impl ClientAddr {
     /// let v4 = ClientAddr::of("192.0.2.7".parse().ok());
     /// assert_eq!(v4.0, "192.0.2.7");
     /// let a = ClientAddr::of("2001:db8:1:2:aaaa::1".parse().ok());
-    /// let b = ClientAddr::of("2001:db8:1:2:bbbb::9".parse().ok());
-    /// assert_eq!(a, b); // one /64
+    /// let b = ClientAddr::of("2001:db8:1:3:bbbb::9".parse().ok());
+    /// assert_eq!(a, b); // one /56
     /// assert_eq!(ClientAddr::of("::ffff:192.0.2.7".parse().ok()), v4);
     /// assert_eq!(ClientAddr::of(None).0, "unknown");
     /// ```

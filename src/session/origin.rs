@@ -24,8 +24,10 @@
 //! then).
 //!
 //! The address is the one Rocket gives (`Request::client_ip`: the peer, or
-//! the `ip_header` behind a proxy that sets it), IPv6 folded to its /64,
-//! which one client is usually given whole. Stores keep only a hash of it.
+//! the `ip_header` behind a proxy that sets it), IPv6 folded to its /56:
+//! a provider hands one customer a /64 at the least and commonly a /56
+//! (RIPE-690), so a client with a /56 could otherwise be 256 clients.
+//! Stores keep only a hash of it.
 
 use std::net::IpAddr;
 
@@ -37,9 +39,10 @@ use sha2::{Digest as _, Sha256};
 /// ```
 /// use memsess::session::Origin;
 ///
-/// let a = Origin::of("2001:db8:1:2::7".parse().unwrap());
-/// let b = Origin::of("2001:db8:1:2:ffff::1".parse().unwrap());
-/// assert_eq!(a, b); // one /64, one origin
+/// let a = Origin::of("2001:db8:1:200::7".parse().unwrap());
+/// let b = Origin::of("2001:db8:1:2ff:ffff::1".parse().unwrap());
+/// assert_eq!(a, b); // one /56, one origin
+/// assert_ne!(a, Origin::of("2001:db8:1:300::7".parse().unwrap()));
 /// assert_ne!(Origin::of("192.0.2.1".parse().unwrap()), Origin::of("192.0.2.2".parse().unwrap()));
 /// assert_eq!(Origin::of("::ffff:192.0.2.1".parse().unwrap()), Origin::of("192.0.2.1".parse().unwrap()));
 /// ```
@@ -47,21 +50,21 @@ use sha2::{Digest as _, Sha256};
 pub struct Origin(pub [u8; 16]);
 
 /// An address in the form counters and origins use: IPv4 as it is, IPv6
-/// as its /64 (`2001:db8:1:2::/64`).
+/// as its /56 (`2001:db8:1:200::/56`).
 ///
 /// # Examples
 /// ```
 /// use memsess::session::origin::folded;
 ///
 /// assert_eq!(folded("192.0.2.7".parse().unwrap()), "192.0.2.7");
-/// assert_eq!(folded("2001:db8:1:2:aaaa::1".parse().unwrap()), "2001:db8:1:2::/64");
+/// assert_eq!(folded("2001:db8:1:2aa:aaaa::1".parse().unwrap()), "2001:db8:1:200::/56");
 /// ```
 pub fn folded(ip: IpAddr) -> String {
     match ip.to_canonical() {
         IpAddr::V4(v4) => v4.to_string(),
         IpAddr::V6(v6) => {
             let s = v6.segments();
-            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            format!("{:x}:{:x}:{:x}:{:x}::/56", s[0], s[1], s[2], s[3] & 0xff00)
         }
     }
 }
