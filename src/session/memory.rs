@@ -286,13 +286,13 @@ impl SessionStore for MemoryStore {
         slot.touch(now);
         self.touch();
         if place == Place::Fresh {
-            // The client came back with the cookie.
-            self.promote(*key, slot, Place::Fresh, Place::Anonymous)
-                .await;
-            // Its address's share of returning visitors (see `origin.rs`).
+            // The client came back with the cookie: first its address's
+            // share of returning visitors makes room (see `origin.rs`).
             if let Some(origin) = origin {
                 take_share(&self.returning, &self.anonymous, origin, *key).await;
             }
+            self.promote(*key, slot, Place::Fresh, Place::Anonymous)
+                .await;
         }
         Ok(Some((record, Lease::new(guard))))
     }

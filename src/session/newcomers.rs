@@ -65,10 +65,11 @@ impl Newcomers {
         len >= self.crowded_at
     }
 
-    /// Records a session of `origin` joining the tier, which now holds
-    /// `tier_len` sessions; returns the sessions of the same address that
-    /// must make way for it. `still_in_tier` says whether a key's session
-    /// is still in the tier.
+    /// Records a session of `origin` joining the tier, which holds
+    /// `tier_len` sessions with it; returns the sessions of the same
+    /// address that must make way for it (before it goes in, so that the
+    /// tier's own eviction never has to). `still_in_tier` says whether a
+    /// key's session is still in the tier; `key` itself counts as in it.
     pub(crate) async fn arrive(
         &self,
         origin: Origin,
@@ -89,7 +90,7 @@ impl Newcomers {
         // few sessions at a time, and no request stalls for all of it.
         for _ in 0..MOST_PER_ARRIVAL {
             let Some(&oldest) = queue.front() else { break };
-            let live = still_in_tier(&oldest);
+            let live = oldest == key || still_in_tier(&oldest);
             if live && !(crowded && queue.len() > self.share) {
                 break;
             }

@@ -450,19 +450,21 @@ where
     } else {
         limits.fresh_per_origin()
     };
-    let (visitor, flooder) = (
-        Origin::of("203.0.113.5".parse().unwrap()),
-        Origin::of("198.51.100.1".parse().unwrap()),
-    );
-    // A visitor who opened a form (a new session), or who came back once
-    // (an anonymous session with a cart).
-    let victim = key();
-    store
-        .create(&victim, record(r#"{"cart":2}"#, 1, None), Some(visitor))
-        .await
-        .unwrap();
-    if come_back {
-        assert!(load(&*store, &victim).await.is_some());
+    let flooder = Origin::of("198.51.100.1".parse().unwrap());
+    // Visitors who opened a form (a new session each), or who came back
+    // once (an anonymous session with a cart), each from an address of
+    // their own: as many as leave the flooder exactly its share.
+    let mut victims = Vec::new();
+    for i in 0..100 - share {
+        let (victim, visitor) = (key(), Origin::of(format!("203.0.113.{i}").parse().unwrap()));
+        store
+            .create(&victim, record(r#"{"cart":2}"#, 1, None), Some(visitor))
+            .await
+            .unwrap();
+        if come_back {
+            assert!(load(&*store, &victim).await.is_some());
+        }
+        victims.push(victim);
     }
     // Three times the whole tier, from one address.
     let mut sessions = Vec::new();
@@ -477,11 +479,13 @@ where
         }
         sessions.push(k);
     }
-    assert!(
-        load(&*store, &victim).await.is_some(),
-        "another address's flood ({}) evicted the visitor's session",
-        if come_back { "returning" } else { "new" }
-    );
+    for victim in &victims {
+        assert!(
+            load(&*store, victim).await.is_some(),
+            "another address's flood ({}) evicted a visitor's session",
+            if come_back { "returning" } else { "new" }
+        );
+    }
     let mut kept = 0;
     for k in sessions.iter().rev().take(2 * share as usize) {
         kept += usize::from(load(&*store, k).await.is_some());

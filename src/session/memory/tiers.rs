@@ -77,29 +77,34 @@ impl MemoryStore {
         if self.holds(&key) {
             return Err(StoreError::Conflict);
         }
-        if let Some(origin) = self.place(key, record, Place::Fresh, origin).await {
+        // Only an anonymous session that lands in the fresh tier (a
+        // remembered one starts in the anonymous tier) keeps its origin,
+        // until its client comes back.
+        let origin = origin.filter(|_| record.owner.is_none() && !record.remembered);
+        if let Some(origin) = origin {
+            // Room is made before the session goes in, so that the tier's
+            // own eviction never has to.
             take_share(&self.newcomers, &self.fresh, origin, key).await;
         }
+        self.place(key, record, Place::Fresh, origin).await;
         Ok(())
     }
 
-    /// Puts a new slot for `record` in its tier and indexes its owner.
-    /// Returns the `origin` kept with it: only a session that lands in
-    /// the fresh tier keeps one, until its client comes back.
+    /// Puts a new slot for `record`, begun at `origin`, in its tier and
+    /// indexes its owner.
     pub(super) async fn place(
         &self,
         key: StoreKey,
         record: Record,
         place: Place,
         origin: Option<Origin>,
-    ) -> Option<Origin> {
+    ) {
         // The fresh tier has no per-entry expiry, so no remembered slot.
         let place = match place {
             Place::Fresh if record.remembered => Place::Anonymous,
             place => place,
         };
         let owner = record.owner.clone();
-        let origin = origin.filter(|_| owner.is_none() && place == Place::Fresh);
         let slot = Slot::new(record, now_ms(), false, origin);
         match owner {
             Some(owner) => {
@@ -109,7 +114,6 @@ impl MemoryStore {
             }
             None => self.tier(place).insert(key, slot).await,
         }
-        origin
     }
 
     /// Ends `owner`'s least recently used sessions past the per-user
@@ -132,13 +136,14 @@ impl MemoryStore {
     }
 }
 
-/// `key`, a session of `origin` that just joined `tier`, takes its place
-/// in that address's share of the tier (`shares`): while the tier is
+/// `key`, a session of `origin` about to join `tier`, takes its place in
+/// that address's share of the tier (`shares`): while the tier is
 /// crowded, the address's own oldest sessions past the share are evicted
-/// (see `newcomers.rs`).
+/// first (see `newcomers.rs`).
 pub(super) async fn take_share(shares: &Newcomers, tier: &Tier, origin: Origin, key: StoreKey) {
+    let len = tier.entry_count() + 1;
     let evicted = shares
-        .arrive(origin, key, tier.entry_count(), |k| tier.contains_key(k))
+        .arrive(origin, key, len, |k| tier.contains_key(k))
         .await;
     for key in evicted {
         tier.invalidate(&key).await;
