@@ -129,7 +129,13 @@ local function evict(tier)
   if over <= 0 then return end
   local victims = redis.call('ZPOPMIN', P .. NAMES[tier], over)
   for i = 1, #victims, 2 do
-    forget(victims[i], redis.call('HGET', P .. 's:' .. victims[i], 'o'), '')
+    local m = victims[i]
+    local r = redis.call('HMGET', P .. 's:' .. m, 'o', 'n')
+    forget(m, r[1], '')
+    -- A new session leaves its address's queue too (Redis deletes a list
+    -- once it is empty), so that a flood from ever new addresses leaves
+    -- no more queues than the tier holds sessions.
+    if r[2] then redis.call('LREM', P .. 'f:' .. r[2], 1, m) end
   end
 end
 -- Member `m`, a session that client address `origin` began and that just

@@ -59,6 +59,37 @@ async fn a_flood_of_new_sessions_is_bounded_and_spares_sessions_in_use() {
 }
 
 #[rocket::async_test]
+async fn new_sessions_from_ever_new_addresses_leave_no_more_queues_than_the_tier_holds() {
+    use memsess::session::Origin;
+
+    let redis = RedisServer::start();
+    // 100 new sessions fit.
+    let settings = Limits {
+        max_sessions: 400,
+        ..crate::conformance::LONG
+    };
+    let store = store(&redis.url(), settings);
+    for i in 0..2000u32 {
+        let [_, _, a, b] = i.to_be_bytes();
+        let origin = Origin::of(format!("10.1.{a}.{b}").parse().unwrap());
+        let key = SessionId::generate().key();
+        store.create(&key, record(), Some(origin)).await.unwrap();
+    }
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let queues: Vec<Vec<u8>> = redis::cmd("KEYS")
+        .arg("memsess:f:*")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        queues.len() <= 100,
+        "{} address queues for a tier of 100 sessions",
+        queues.len()
+    );
+}
+
+#[rocket::async_test]
 async fn an_outage_fails_fast_and_the_store_recovers_by_itself() {
     let mut redis = RedisServer::start();
     let store = store(&redis.url(), crate::conformance::LONG);
