@@ -254,21 +254,29 @@ impl Persistence {
     /// # Errors
     /// [`StoreError::Unavailable`] if neither can be done (a read-only
     /// disk): the session must then not be ended.
-    pub(crate) async fn ended(&self, key: StoreKey) -> StoreResult<()> {
+    pub(crate) async fn ended(self: &Arc<Self>, key: StoreKey) -> StoreResult<()> {
         self.touch();
         let Err(e) = self.journal.end(key).await else {
             return Ok(());
         };
         // Without the journal entry, the snapshot on disk could bring this
         // session back after a crash: take the snapshot away (a folder
-        // that forbids removing it may still let it be emptied).
-        let gone = std::fs::remove_file(&self.file).or_else(|_| {
-            std::fs::OpenOptions::new()
-                .write(true)
-                .truncate(true)
-                .open(&self.file)
-                .map(drop)
-        });
+        // that forbids removing it may still let it be emptied). A
+        // snapshot being written may hold the session too: wait for it,
+        // so that it cannot be renamed into place after the removal.
+        let this = Arc::clone(self);
+        let gone = tokio::task::spawn_blocking(move || {
+            let _one = this.writing.lock().unwrap_or_else(PoisonError::into_inner);
+            std::fs::remove_file(&this.file).or_else(|_| {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .truncate(true)
+                    .open(&this.file)
+                    .map(drop)
+            })
+        })
+        .await
+        .unwrap_or_else(|e| Err(io::Error::other(e)));
         match gone {
             Ok(()) => {
                 rocket::error!(
