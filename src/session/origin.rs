@@ -21,7 +21,8 @@
 //! `ip_header`) are not limited to one share. A store keeps a session's
 //! origin from its creation until its client comes back (the memory
 //! store: in the slot; Redis: a field of the session's hash, deleted
-//! then).
+//! then), and keeps queues for no more addresses than the tier holds
+//! sessions (the least recently seen address's queue goes first).
 //!
 //! The address is the one Rocket gives (`Request::client_ip`: the peer, or
 //! the `ip_header` behind a proxy that sets it), IPv6 folded to its /56:

@@ -12,10 +12,12 @@
 //! `memsess:u:<owner>` an owner's set of members; the tiers, sorted
 //! sets `memsess:fresh`, `memsess:anon` and `memsess:owned` scored by when
 //! each member expires, so that a full tier evicts the session closest to
-//! its end (already expired ones first); and `memsess:f:<origin>` and
+//! its end (already expired ones first); `memsess:f:<origin>` and
 //! `memsess:a:<origin>`, the lists of the members one client address began
 //! in the fresh and the anonymous tier, oldest first, for its share of
-//! each.
+//! each; and `memsess:origins:f` and `memsess:origins:a`, sorted sets of
+//! the addresses with such a list, by last arrival, which keep the lists
+//! no more numerous than the tier's sessions.
 //!
 //! The lease lives in the session's own hash rather than a key of its own:
 //! taking it is one more field in the write the load makes anyway, an
@@ -129,13 +131,7 @@ local function evict(tier)
   if over <= 0 then return end
   local victims = redis.call('ZPOPMIN', P .. NAMES[tier], over)
   for i = 1, #victims, 2 do
-    local m = victims[i]
-    local r = redis.call('HMGET', P .. 's:' .. m, 'o', 'n')
-    forget(m, r[1], '')
-    -- A new session leaves its address's queue too (Redis deletes a list
-    -- once it is empty), so that a flood from ever new addresses leaves
-    -- no more queues than the tier holds sessions.
-    if r[2] then redis.call('LREM', P .. 'f:' .. r[2], 1, m) end
+    forget(victims[i], redis.call('HGET', P .. 's:' .. victims[i], 'o'), '')
   end
 end
 -- Member `m`, a session that client address `origin` began and that just
@@ -143,8 +139,14 @@ end
 -- While the tier is crowded, the address's own oldest sessions still in
 -- it make way, up to 16 a call, until it holds no more than `share`;
 -- below that, nobody does (see the memory store's `newcomers.rs`).
-local function take_share(origin, tier, m, share)
+local function take_share(origin, tier, m, share, now)
   local queue, zset = P .. tier .. ':' .. origin, P .. NAMES[tier]
+  -- The addresses with a queue, by last arrival: no more of them than the
+  -- tier holds sessions; the least recently seen one's queue goes.
+  local seen = P .. 'origins:' .. tier
+  if redis.call('ZADD', seen, now, origin) == 1 and redis.call('ZCARD', seen) > CAP[tier] then
+    redis.call('DEL', P .. tier .. ':' .. redis.call('ZPOPMIN', seen)[1])
+  end
   local len = redis.call('RPUSH', queue, m)
   redis.call('PEXPIRE', queue, IDLE)
   local crowded = redis.call('ZCARD', zset) >= CROWDED[tier]
@@ -218,7 +220,7 @@ if refresh then
   -- Only a member new to its tier can take the tier past its cap.
   if redis.call('ZADD', P .. NAMES[tier], now + ms, m) == 1 and tier == 'a' then
     -- A returning visitor: its address's share of the anonymous tier.
-    if r[7] == 'f' and r[12] then take_share(r[12], 'a', m, RSHARE) end
+    if r[7] == 'f' and r[12] then take_share(r[12], 'a', m, RSHARE, now) end
     evict('a')
   end
 end
@@ -298,12 +300,13 @@ end
 local m = member(KEYS[1])
 local tier = cur[3] or 'a'
 if ARGV[4] ~= '' or cur[3] == 'o' then tier = 'o' elseif not cur[1] then tier = 'f' end
-local ends = write(KEYS[1], m, cur[1], cur[2], now_ms(), tier)
+local now = now_ms()
+local ends = write(KEYS[1], m, cur[1], cur[2], now, tier)
 if not ends then forget(m, cur[2], cur[3]) return 0 end
 if cur[3] and cur[3] ~= tier then redis.call('ZREM', P .. NAMES[cur[3]], m) end
 if redis.call('ZADD', P .. NAMES[tier], ends, m) == 1 then
   -- An address over its share of a crowded tier makes way first.
-  if tier == 'f' and (ARGV[8] or '') ~= '' then take_share(ARGV[8], 'f', m, SHARE) end
+  if tier == 'f' and (ARGV[8] or '') ~= '' then take_share(ARGV[8], 'f', m, SHARE, now) end
   evict(tier)
 end
 if tier == 'o' and ARGV[4] ~= '' and cur[2] ~= ARGV[4] then cap_owner(ARGV[4], m) end

@@ -69,24 +69,31 @@ async fn new_sessions_from_ever_new_addresses_leave_no_more_queues_than_the_tier
         ..crate::conformance::LONG
     };
     let store = store(&redis.url(), settings);
-    for i in 0..2000u32 {
+    // New visitors, and visitors who came back once: 2,000 of each.
+    for i in 0..4000u32 {
         let [_, _, a, b] = i.to_be_bytes();
         let origin = Origin::of(format!("10.1.{a}.{b}").parse().unwrap());
         let key = SessionId::generate().key();
         store.create(&key, record(), Some(origin)).await.unwrap();
+        if i % 2 == 1 {
+            let (_, lease) = store.acquire(&key).await.unwrap().unwrap();
+            store.release(lease).await;
+        }
     }
     let client = redis::Client::open(redis.url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let queues: Vec<Vec<u8>> = redis::cmd("KEYS")
-        .arg("memsess:f:*")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    assert!(
-        queues.len() <= 100,
-        "{} address queues for a tier of 100 sessions",
-        queues.len()
-    );
+    for (pattern, tier) in [("memsess:f:*", "new"), ("memsess:a:*", "returning")] {
+        let queues: Vec<Vec<u8>> = redis::cmd("KEYS")
+            .arg(pattern)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert!(
+            queues.len() <= 100,
+            "{} address queues for a tier of 100 {tier} sessions",
+            queues.len()
+        );
+    }
 }
 
 #[rocket::async_test]
