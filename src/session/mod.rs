@@ -92,7 +92,7 @@
 //! | file | concern |
 //! |---|---|
 //! | `handle.rs`, `values.rs`, `save.rs`, `user.rs`, `error.rs` | the [`Session`] API and its errors |
-//! | `guard.rs`, `fairing.rs`, `config.rs` | the Rocket glue and its settings |
+//! | `guard.rs`, `fairing.rs`, `config.rs`, `config/tables.rs` | the Rocket glue and its settings |
 //! | `id.rs`, `record.rs`, `limits.rs`, `store.rs` | ids, what is stored, the rules, the contract |
 //! | `memory.rs`, `memory/tiers.rs`, `slot.rs`, `owners.rs`, `locks.rs` | the embedded store |
 //! | `origin.rs`, `newcomers.rs` | each client address's share of the anonymous tiers |
