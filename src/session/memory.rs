@@ -307,10 +307,10 @@ impl SessionStore for MemoryStore {
     }
 
     async fn save(&self, key: &StoreKey, expected: Option<u64>, record: Record) -> StoreResult<()> {
-        self.touch();
         let Some(version) = expected else {
             return self.insert_new(*key, record, None).await;
         };
+        self.touch();
         let (slot, place) = self.find(key).await.ok_or(StoreError::Gone)?;
         let (gained, remembered) = {
             let mut state = slot.lock();
