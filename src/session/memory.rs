@@ -32,7 +32,7 @@
 //!   session; a login past `max_sessions_per_user` ends that user's least
 //!   recently used session. The sessions one client address began hold
 //!   at most its share of the fresh and of the anonymous tier (the slot
-//!   keeps its origin until its client comes back; `newcomers.rs`).
+//!   keeps its origin until its client comes back; `shares.rs`).
 //! * **The owner index** (`OwnerIndex`) maps a user to their slots, so
 //!   listing them needs no scan and touches no idle clock. The owned tier
 //!   has an eviction listener that flags a slot it expires or evicts and
@@ -53,11 +53,11 @@ use moka::policy::EvictionPolicy;
 use super::id::{KeyHashBuilder, StoreKey};
 use super::limits::Limits;
 use super::locks::KeyedLocks;
-use super::newcomers::Newcomers;
 use super::origin::Origin;
 use super::owners::OwnerIndex;
 use super::persist::Persistence;
 use super::record::now_ms;
+use super::shares::Shares;
 use super::slot::{end, fence, Slot, SlotExpiry};
 use super::store::{Lease, Record, SessionInfo, SessionStore, StoreError, StoreResult};
 
@@ -99,9 +99,9 @@ pub struct MemoryStore {
     owned: Tier,
     locks: KeyedLocks,
     // Which sessions each client address began, in the fresh tier and in
-    // the anonymous tier (see `newcomers.rs`).
-    newcomers: Newcomers,
-    returning: Newcomers,
+    // the anonymous tier (see `shares.rs`).
+    fresh_shares: Shares,
+    returning_shares: Shares,
     owners: Arc<OwnerIndex<Slot>>,
     limits: Limits,
     // Set by `persistent`: where the sessions outlive a restart.
@@ -168,8 +168,8 @@ impl MemoryStore {
             anonymous: tier(capacities.anonymous).build_with_hasher(KeyHashBuilder::default()),
             owned,
             locks: KeyedLocks::default(),
-            newcomers: Newcomers::new(capacities.fresh, limits.fresh_per_origin(), limits.idle),
-            returning: Newcomers::new(
+            fresh_shares: Shares::new(capacities.fresh, limits.fresh_per_origin(), limits.idle),
+            returning_shares: Shares::new(
                 capacities.anonymous,
                 limits.returning_per_origin(),
                 limits.idle,
@@ -289,7 +289,7 @@ impl SessionStore for MemoryStore {
             // The client came back with the cookie: first its address's
             // share of returning visitors makes room (see `origin.rs`).
             if let Some(origin) = origin {
-                take_share(&self.returning, &self.anonymous, origin, *key).await;
+                take_share(&self.returning_shares, &self.anonymous, origin, *key).await;
             }
             self.promote(*key, slot, Place::Fresh, Place::Anonymous)
                 .await;

@@ -95,7 +95,7 @@
 //! | `guard.rs`, `fairing.rs`, `config.rs`, `config/tables.rs` | the Rocket glue and its settings |
 //! | `id.rs`, `record.rs`, `limits.rs`, `store.rs` | ids, what is stored, the rules, the contract |
 //! | `memory.rs`, `memory/tiers.rs`, `slot.rs`, `owners.rs`, `locks.rs` | the embedded store |
-//! | `origin.rs`, `newcomers.rs` | each client address's share of the anonymous tiers |
+//! | `origin.rs`, `shares.rs` | each client address's share of the anonymous tiers |
 //! | `persist.rs`, `snapshot.rs`, `journal.rs` | its snapshot and journal |
 //! | `redis_store.rs`, `redis_scripts.rs`, `redis_lease.rs`, `redis_conn.rs` | the Redis store |
 
@@ -109,7 +109,6 @@ mod journal;
 pub mod limits;
 mod locks;
 pub mod memory;
-mod newcomers;
 pub mod origin;
 mod owners;
 mod persist;
@@ -123,6 +122,7 @@ mod redis_scripts;
 #[cfg(feature = "redis")]
 pub mod redis_store;
 mod save;
+mod shares;
 mod slot;
 mod snapshot;
 pub mod store;

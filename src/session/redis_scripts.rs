@@ -138,7 +138,7 @@ end
 -- joined `tier`, joins that address's queue for the tier (oldest first).
 -- While the tier is crowded, the address's own oldest sessions still in
 -- it make way, up to 16 a call, until it holds no more than `share`;
--- below that, nobody does (see the memory store's `newcomers.rs`).
+-- below that, nobody does (see the memory store's `shares.rs`).
 local function take_share(origin, tier, m, share, now)
   local queue, zset = P .. tier .. ':' .. origin, P .. NAMES[tier]
   -- The addresses with a queue, by last arrival: no more of them than the

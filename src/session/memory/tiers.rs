@@ -1,13 +1,13 @@
 //! Where the memory store's slots live and how they move between tiers:
 //! finding a slot, placing a new one, moving it forward (fresh →
 //! anonymous → owned), the per-user bound, and each address's share of a
-//! crowded tier (see the parent module's docs and `newcomers.rs`).
+//! crowded tier (see the parent module's docs and `shares.rs`).
 
 use std::sync::Arc;
 
 // The parent's own imports, so that the module stays relative to itself.
 use super::{
-    now_ms, MemoryStore, Newcomers, Origin, Record, Slot, StoreError, StoreKey, StoreResult, Tier,
+    now_ms, MemoryStore, Origin, Record, Shares, Slot, StoreError, StoreKey, StoreResult, Tier,
 };
 
 /// Which tier a slot is in, in the order slots move.
@@ -84,7 +84,7 @@ impl MemoryStore {
         if let Some(origin) = origin {
             // Room is made before the session goes in, so that the tier's
             // own eviction never has to.
-            take_share(&self.newcomers, &self.fresh, origin, key).await;
+            take_share(&self.fresh_shares, &self.fresh, origin, key).await;
         }
         self.place(key, record, Place::Fresh, origin).await;
         Ok(())
@@ -139,8 +139,8 @@ impl MemoryStore {
 /// `key`, a session of `origin` about to join `tier`, takes its place in
 /// that address's share of the tier (`shares`): while the tier is
 /// crowded, the address's own oldest sessions past the share are evicted
-/// first (see `newcomers.rs`).
-pub(super) async fn take_share(shares: &Newcomers, tier: &Tier, origin: Origin, key: StoreKey) {
+/// first (see `shares.rs`).
+pub(super) async fn take_share(shares: &Shares, tier: &Tier, origin: Origin, key: StoreKey) {
     let len = tier.entry_count() + 1;
     let evicted = shares
         .arrive(origin, key, len, |k| tier.contains_key(k))

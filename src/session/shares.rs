@@ -37,18 +37,18 @@ type Queue = Arc<Mutex<VecDeque<StoreKey>>>;
 const MOST_PER_ARRIVAL: usize = 16;
 
 /// Sessions in one tier per client address.
-pub(crate) struct Newcomers {
+pub(crate) struct Shares {
     queues: Cache<Origin, Queue>,
     share: usize,
     capacity: usize,
     crowded_at: u64,
 }
 
-impl Newcomers {
+impl Shares {
     /// For a tier of `capacity` sessions, in which one address holds at
     /// most `share` while the tier is crowded (see [`Limits::crowded_at`]).
     pub(crate) fn new(capacity: u64, share: u64, idle: Duration) -> Self {
-        Newcomers {
+        Shares {
             queues: Cache::builder()
                 .max_capacity(capacity)
                 .time_to_idle(idle)
@@ -116,25 +116,23 @@ mod tests {
 
     #[tokio::test]
     async fn in_a_crowded_tier_an_address_over_its_share_makes_way_with_its_own_oldest() {
-        let newcomers = Newcomers::new(10, 2, Duration::from_secs(60));
+        let shares = Shares::new(10, 2, Duration::from_secs(60));
         let (here, there) = (Origin([1; 16]), Origin([2; 16]));
         let fresh = |_: &StoreKey| true;
         for (origin, key) in [(here, 1), (there, 9), (here, 2)] {
-            let evicted = newcomers
+            let evicted = shares
                 .arrive(origin, StoreKey([key; 16]), CROWDED, fresh)
                 .await;
             assert!(evicted.is_empty());
         }
         assert_eq!(
-            newcomers
-                .arrive(here, StoreKey([3; 16]), CROWDED, fresh)
-                .await,
+            shares.arrive(here, StoreKey([3; 16]), CROWDED, fresh).await,
             [StoreKey([1; 16])]
         );
         // A session whose client came back is no longer counted.
         let gone = StoreKey([2; 16]);
         let fresh = |k: &StoreKey| *k != gone;
-        assert!(newcomers
+        assert!(shares
             .arrive(here, StoreKey([4; 16]), CROWDED, fresh)
             .await
             .is_empty());
@@ -143,39 +141,37 @@ mod tests {
     #[tokio::test]
     async fn below_crowded_nobody_makes_way_and_once_crowded_the_excess_does() {
         // Crowded at 20,000 - 2,000.
-        let newcomers = Newcomers::new(20_000, 2, Duration::from_secs(60));
+        let shares = Shares::new(20_000, 2, Duration::from_secs(60));
         let here = Origin([1; 16]);
         let fresh = |_: &StoreKey| true;
-        assert!(!newcomers.crowded(17_999) && newcomers.crowded(18_000));
+        assert!(!shares.crowded(17_999) && shares.crowded(18_000));
         for key in 1..=8u8 {
-            let evicted = newcomers
+            let evicted = shares
                 .arrive(here, StoreKey([key; 16]), 17_990 + u64::from(key), fresh)
                 .await;
             assert!(evicted.is_empty(), "evicted below crowded: {key}");
         }
         // The tier is crowded now: the address keeps its newest 2.
-        let evicted = newcomers
-            .arrive(here, StoreKey([9; 16]), 18_000, fresh)
-            .await;
+        let evicted = shares.arrive(here, StoreKey([9; 16]), 18_000, fresh).await;
         let oldest: Vec<StoreKey> = (1..=7).map(|k| StoreKey([k; 16])).collect();
         assert_eq!(evicted, oldest);
     }
 
     #[tokio::test]
     async fn a_large_excess_goes_a_few_sessions_per_arrival() {
-        let newcomers = Newcomers::new(20_000, 2, Duration::from_secs(60));
+        let shares = Shares::new(20_000, 2, Duration::from_secs(60));
         let here = Origin([1; 16]);
         let fresh = |_: &StoreKey| true;
         for key in 0..100u8 {
             let key = StoreKey([key; 16]);
-            assert!(newcomers.arrive(here, key, 0, fresh).await.is_empty());
+            assert!(shares.arrive(here, key, 0, fresh).await.is_empty());
         }
         // 100 queued, then a crowded tier: each arrival adds one and
         // takes up to 16, oldest first, until the address is at its share
         // of 2; from then on each arrival makes way for itself.
         let mut evicted = Vec::new();
         for key in 200..208u8 {
-            let gone = newcomers
+            let gone = shares
                 .arrive(here, StoreKey([key; 16]), 18_000, fresh)
                 .await;
             evicted.push(gone.len());
