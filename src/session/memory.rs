@@ -1,8 +1,8 @@
-//! The embedded store: sessions in moka caches inside the process.
+//! The embedded store: sessions in an index inside the process.
 //!
 //! Each session is a *slot* (`slot.rs`): its record behind a small
-//! mutex, with a `removed` flag. The caches only index slots; the flag is
-//! the truth.
+//! mutex, with a `removed` flag. The index (`memory/index.rs`) only finds
+//! slots and keeps their tiers' order; the flag is the truth.
 //!
 //! * **Writes in place, fenced by version**: a save finds the slot, locks
 //!   it, and replaces the record only if the version is the one the request
@@ -10,47 +10,39 @@
 //!   under the same lock before it leaves the caches, so a late save from a
 //!   request that was still running fails with [`StoreError::Gone`]: a
 //!   removed slot never comes back, and there is no check-then-write race.
+//!   Eviction and expiry end a slot the same way.
 //! * **Leases** are `KeyedLocks`: one async mutex per key in use, held by
 //!   the request from load to response; idle sessions cost nothing there.
-//! * **Expiry** is moka's. The anonymous and owned tiers expire each slot
-//!   by its own record (`SlotExpiry`): its idle timeout after its last
-//!   read, or its absolute deadline if that comes first, by the ordinary
-//!   or the remembered pair (see [`Limits`]). The fresh tier holds only
-//!   ordinary sessions (a remembered one starts in the anonymous tier), so
-//!   it uses moka's plain time-to-idle: no per-entry timer to keep, which
-//!   is what a flood of new sessions would otherwise pay for. Loads check
-//!   the wall clock too (idle and absolute), so a slot is never served
-//!   past its end.
+//! * **Expiry**: a slot ends its idle timeout after its last read, or at
+//!   its absolute deadline if that comes first, by the ordinary or the
+//!   remembered pair (see [`Limits`]). Loads check the clock, so a slot is
+//!   never served past its end; expired slots leave the index from the
+//!   least recently used end of their tier as new slots arrive, with no
+//!   timer per entry (`memory/index.rs`).
 //! * **Tiers** (see [`Limits`]): new sessions start in the *fresh* tier,
 //!   move to the *anonymous* tier when their client comes back, and to the
 //!   *owned* tier when they get an owner (at login). Slots only ever move
 //!   forward, fresh → anonymous → owned (an owned session that loses its
-//!   owner stays owned), and a move inserts into the next tier before it
-//!   leaves the last one, so a lookup that probes the tiers in that order
-//!   never misses a slot on the move. Each tier evicts its least recently
-//!   used slot when full, so anonymous traffic never evicts an owned
+//!   owner stays owned); a slot's tier is a field of its entry, so a move
+//!   is one step and a lookup finds a slot wherever it is. Each tier
+//!   evicts its least recently used slot when full, so anonymous traffic
+//!   never evicts an owned
 //!   session; a login past `max_sessions_per_user` ends that user's least
 //!   recently used session. The sessions one client address began hold
 //!   at most its share of the fresh and of the anonymous tier (the slot
 //!   keeps its origin until its client comes back; `shares.rs`).
 //! * **The owner index** (`OwnerIndex`) maps a user to their slots, so
-//!   listing them needs no scan and touches no idle clock. The owned tier
-//!   has an eviction listener that flags a slot it expires or evicts and
-//!   takes it out of the index; the other tiers hold no owned slot, and
-//!   have no listener (which spares them moka's per-key write locks): a
-//!   save checks afterwards that its slot is still there.
+//!   listing them needs no scan and touches no idle clock. A slot leaves
+//!   it when it ends, however it ends.
 //!
 //! Finding, placing and moving slots between the tiers is in
-//! `memory/tiers.rs`; this file holds the store and its contract.
+//! `memory/tiers.rs`, and the index itself in `memory/index.rs`; this file
+//! holds the store and its contract.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use moka::future::Cache;
-use moka::notification::RemovalCause;
-use moka::policy::EvictionPolicy;
-
-use super::id::{KeyHashBuilder, StoreKey};
+use super::id::StoreKey;
 use super::limits::Limits;
 use super::locks::KeyedLocks;
 use super::origin::Origin;
@@ -58,18 +50,19 @@ use super::owners::OwnerIndex;
 use super::persist::Persistence;
 use super::record::now_ms;
 use super::shares::Shares;
-use super::slot::{end, fence, Slot, SlotExpiry};
+use super::slot::{end, fence, Slot};
 use super::store::{Lease, Record, SessionInfo, SessionStore, StoreError, StoreResult};
 
+mod index;
 mod tiers;
-use tiers::{take_share, Place};
+pub(crate) use index::Index;
+use tiers::take_share;
+pub(crate) use tiers::Place;
 
 /// How long a request waits for a session another request is using.
 const LEASE_WAIT: Duration = Duration::from_secs(10);
 /// How long a final snapshot waits for running requests to finish.
 const FLUSH_WAIT: Duration = Duration::from_secs(5);
-
-pub(crate) type Tier = Cache<StoreKey, Arc<Slot>, KeyHashBuilder>;
 
 /// The in-process [`SessionStore`].
 ///
@@ -94,9 +87,7 @@ pub(crate) type Tier = Cache<StoreKey, Arc<Slot>, KeyHashBuilder>;
 /// # });
 /// ```
 pub struct MemoryStore {
-    fresh: Tier,
-    anonymous: Tier,
-    owned: Tier,
+    index: Arc<Index>,
     locks: KeyedLocks,
     // Which sessions each client address began, in the fresh tier and in
     // the anonymous tier (see `shares.rs`).
@@ -142,31 +133,9 @@ impl MemoryStore {
     /// ```
     pub fn with_limits(limits: Limits) -> Self {
         let capacities = limits.tiers();
-        let tier = |capacity: u64| {
-            Cache::builder()
-                .max_capacity(capacity)
-                .eviction_policy(EvictionPolicy::lru())
-                .expire_after(SlotExpiry(limits))
-        };
-        let fresh = Cache::builder()
-            .max_capacity(capacities.fresh)
-            .eviction_policy(EvictionPolicy::lru())
-            .time_to_idle(limits.idle)
-            .build_with_hasher(KeyHashBuilder::default());
         let owners: Arc<OwnerIndex<Slot>> = Arc::default();
-        let index = owners.clone();
-        let owned = tier(capacities.owned)
-            .eviction_listener(move |key: Arc<StoreKey>, slot: Arc<Slot>, cause| {
-                // Our own removals flag the slot first.
-                if matches!(cause, RemovalCause::Expired | RemovalCause::Size) {
-                    end(&index, &key, &mut slot.lock());
-                }
-            })
-            .build_with_hasher(KeyHashBuilder::default());
         MemoryStore {
-            fresh,
-            anonymous: tier(capacities.anonymous).build_with_hasher(KeyHashBuilder::default()),
-            owned,
+            index: Arc::new(Index::new(limits, owners.clone())),
             locks: KeyedLocks::default(),
             fresh_shares: Shares::new(capacities.fresh, limits.fresh_per_origin(), limits.idle),
             returning_shares: Shares::new(
@@ -180,29 +149,26 @@ impl MemoryStore {
         }
     }
 
-    /// The tiers with their numbers in a snapshot (0 fresh, 1 anonymous,
-    /// 2 owned), in the order slots move.
-    pub(crate) fn tiers(&self) -> [(u8, Tier); 3] {
-        [
-            (0, self.fresh.clone()),
-            (1, self.anonymous.clone()),
-            (2, self.owned.clone()),
-        ]
+    /// The index of all slots, for snapshots.
+    pub(crate) fn index(&self) -> Arc<Index> {
+        self.index.clone()
     }
 
-    /// Puts a session read from a snapshot back in its tier.
-    pub(crate) async fn restore(&self, key: StoreKey, tier: u8, record: Record, last_seen: u64) {
+    /// Puts a session read from a snapshot back in its tier (numbered as
+    /// [`Place`] is).
+    pub(crate) fn restore(&self, key: StoreKey, tier: u8, record: Record, last_seen: u64) {
         let owner = record.owner.clone();
+        let remembered = record.remembered;
         let slot = Slot::new(record, last_seen, true, None);
-        match (tier, owner) {
+        let place = match (Place::from_number(tier), &owner) {
             (_, Some(owner)) => {
-                self.owners.insert(&owner, key, slot.clone());
-                self.owned.insert(key, slot).await;
+                self.owners.insert(owner, key, slot.clone());
+                Place::Owned
             }
-            (2, None) => self.owned.insert(key, slot).await,
-            (0, None) if !slot.lock().record.remembered => self.fresh.insert(key, slot).await,
-            _ => self.anonymous.insert(key, slot).await,
-        }
+            (Place::Fresh, None) if remembered => Place::Anonymous,
+            (place, None) => place,
+        };
+        self.index.insert(key, slot, place);
     }
 
     /// Notes a change for the next snapshot.
@@ -264,7 +230,7 @@ impl SessionStore for MemoryStore {
             .lock(*key, LEASE_WAIT)
             .await
             .ok_or(StoreError::Busy)?;
-        let Some((slot, place)) = self.find(key).await else {
+        let Some((slot, place)) = self.find(key) else {
             return Ok(None);
         };
         let now = now_ms();
@@ -280,7 +246,7 @@ impl SessionStore for MemoryStore {
             }
         };
         let Some(record) = record else {
-            self.tier(place).invalidate(key).await;
+            self.index.remove(key, None);
             return Ok(None);
         };
         slot.touch(now);
@@ -289,10 +255,10 @@ impl SessionStore for MemoryStore {
             // The client came back with the cookie: first its address's
             // share of returning visitors makes room (see `origin.rs`).
             if let Some(origin) = origin {
-                take_share(&self.returning_shares, &self.anonymous, origin, *key).await;
+                let shares = &self.returning_shares;
+                take_share(shares, &self.index, Place::Anonymous, origin, *key).await;
             }
-            self.promote(*key, slot, Place::Fresh, Place::Anonymous)
-                .await;
+            self.index.move_to(key, Place::Anonymous);
         }
         Ok(Some((record, Lease::new(guard))))
     }
@@ -311,7 +277,7 @@ impl SessionStore for MemoryStore {
             return self.insert_new(*key, record, None).await;
         };
         self.touch();
-        let (slot, place) = self.find(key).await.ok_or(StoreError::Gone)?;
+        let (slot, place) = self.find(key).ok_or(StoreError::Gone)?;
         let (gained, remembered) = {
             let mut state = slot.lock();
             fence(&state, version)?;
@@ -329,20 +295,17 @@ impl SessionStore for MemoryStore {
             state.record = record;
             (gained.flatten(), remembered)
         };
-        if place != Place::Owned && !self.tier(place).contains_key(key) {
-            // Evicted while this request held it (these tiers have no
-            // listener to flag it): the write went nowhere.
-            end(&self.owners, key, &mut slot.lock());
-            return Err(StoreError::Gone);
-        }
+        // (A slot evicted meanwhile was ended under its lock: the fence
+        // saw it.)
         if let Some(owner) = gained {
             if place != Place::Owned {
-                self.promote(*key, slot, place, Place::Owned).await;
+                self.index.move_to(key, Place::Owned);
             }
             self.cap(&owner, *key).await;
         } else if remembered && place == Place::Fresh {
-            // The fresh tier has no per-entry expiry for the longer timeouts.
-            self.promote(*key, slot, place, Place::Anonymous).await;
+            // The fresh tier is for new sessions whose client has not
+            // come back; a remembered one starts among the anonymous.
+            self.index.move_to(key, Place::Anonymous);
         }
         Ok(())
     }
@@ -357,9 +320,9 @@ impl SessionStore for MemoryStore {
         // End the old one first: if it is gone already, nothing is written.
         // The new key comes from a fresh id, unknown to anyone yet, so it
         // needs no check.
-        let (slot, place) = self.find(old).await.ok_or(StoreError::Gone)?;
+        let (slot, place) = self.find(old).ok_or(StoreError::Gone)?;
         self.end_slot(old, &slot, Some(expected)).await?;
-        self.tier(place).invalidate(old).await;
+        self.index.remove(old, None);
         // A rotated session has a client that came back: at least anonymous.
         let to = if place == Place::Owned {
             Place::Owned
@@ -370,7 +333,7 @@ impl SessionStore for MemoryStore {
             // Keeps an owned session owned even if it lost its owner.
             (Place::Owned, false) => {
                 let slot = Slot::new(record, now_ms(), false, None);
-                self.owned.insert(*new, slot).await;
+                self.index.insert(*new, slot, Place::Owned);
             }
             _ => {
                 self.place(*new, record, to, None).await;
@@ -380,9 +343,9 @@ impl SessionStore for MemoryStore {
     }
 
     async fn remove(&self, key: &StoreKey) -> StoreResult<()> {
-        if let Some((slot, place)) = self.find_unleased(key).await {
+        if let Some((slot, _)) = self.index.get(key, false) {
             self.end_slot(key, &slot, None).await?;
-            self.tier(place).invalidate(key).await;
+            self.index.remove(key, None);
         }
         Ok(())
     }
@@ -428,20 +391,16 @@ impl SessionStore for MemoryStore {
         if !persistence.is_dirty() {
             return Ok(());
         }
-        let tiers = self.tiers();
-        tokio::task::spawn_blocking(move || persistence.write(&tiers))
+        let index = self.index.clone();
+        tokio::task::spawn_blocking(move || persistence.write(&index))
             .await
             .map_err(|e| StoreError::Unavailable(e.to_string()))?
             .map_err(|e| StoreError::Unavailable(format!("writing the snapshot: {e}")))
     }
 
     async fn len(&self) -> StoreResult<u64> {
-        let mut count = 0;
-        for tier in [&self.fresh, &self.anonymous, &self.owned] {
-            // moka counts lazily; settle pending evictions to count what is live.
-            tier.run_pending_tasks().await;
-            count += tier.entry_count();
-        }
-        Ok(count)
+        // Expired slots may wait for traffic to leave; drop them to count
+        // what is live.
+        Ok(self.index.sweep())
     }
 }

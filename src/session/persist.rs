@@ -41,7 +41,7 @@ use std::time::{Duration, Instant};
 
 use super::id::{KeyHashBuilder, StoreKey};
 use super::journal::{Ended, Journal};
-use super::memory::{MemoryStore, Tier};
+use super::memory::{Index, MemoryStore, Place};
 use super::record::{now_ms, Record};
 use super::snapshot::{self, Entry, Writer};
 use super::store::{StoreError, StoreResult};
@@ -193,7 +193,7 @@ impl MemoryStore {
                 let mut kept = 0usize;
                 for (key, l) in sessions {
                     if now < limits.ends_ms(&l.record, l.last_seen_ms) {
-                        store.restore(key, l.tier, l.record, l.last_seen_ms).await;
+                        store.restore(key, l.tier, l.record, l.last_seen_ms);
                         kept += 1;
                     }
                 }
@@ -213,8 +213,8 @@ impl MemoryStore {
             writing: Mutex::new(()),
         });
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            let (weak, tiers) = (Arc::downgrade(&persistence), store.tiers());
-            runtime.spawn(every(interval, weak, tiers));
+            let (weak, index) = (Arc::downgrade(&persistence), store.index());
+            runtime.spawn(every(interval, weak, index));
         }
         store.persistence = Some(persistence);
         store
@@ -223,7 +223,7 @@ impl MemoryStore {
 
 /// Writes a snapshot every `interval` when something changed, until the
 /// store is gone.
-async fn every(interval: Duration, persistence: Weak<Persistence>, tiers: [(u8, Tier); 3]) {
+async fn every(interval: Duration, persistence: Weak<Persistence>, index: Arc<Index>) {
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await;
@@ -233,8 +233,8 @@ async fn every(interval: Duration, persistence: Weak<Persistence>, tiers: [(u8, 
             return;
         };
         if persistence.is_dirty() {
-            let tiers = tiers.clone();
-            let _ = tokio::task::spawn_blocking(move || persistence.write(&tiers)).await;
+            let index = index.clone();
+            let _ = tokio::task::spawn_blocking(move || persistence.write(&index)).await;
         }
     }
 }
@@ -297,8 +297,9 @@ impl Persistence {
         }
     }
 
-    /// Writes a snapshot of `tiers` (blocking). See the module docs.
-    pub(crate) fn write(&self, tiers: &[(u8, Tier)]) -> io::Result<()> {
+    /// Writes a snapshot of the slots in `index` (blocking). See the
+    /// module docs.
+    pub(crate) fn write(&self, index: &Index) -> io::Result<()> {
         let _one = self.writing.lock().unwrap_or_else(PoisonError::into_inner);
         let started = Instant::now();
         // Changes from here on make the next snapshot due.
@@ -306,31 +307,29 @@ impl Persistence {
         let obsolete = self.journal.rotate();
         let mut writer = Writer::new();
         let mut count = 0usize;
-        for (tier, cache) in tiers {
-            for (key, slot) in cache.iter() {
-                let last_seen_ms = slot.last_seen_ms();
-                let mut state = slot.lock();
-                // A slot whose end is being journaled is left out: that
-                // end may go to the generation this snapshot retires.
-                if state.removed || state.ending > 0 {
-                    continue;
-                }
-                state.persisted = true;
-                let r = &state.record;
-                writer.push(&Entry {
-                    key: key.0,
-                    tier: *tier,
-                    last_seen_ms,
-                    created_ms: r.created_ms,
-                    version: r.version,
-                    remembered: r.remembered,
-                    data: &r.data,
-                    owner: r.owner.as_deref(),
-                    label: r.label.as_deref(),
-                });
-                count += 1;
+        index.for_each(|place: Place, key, slot| {
+            let last_seen_ms = slot.last_seen_ms();
+            let mut state = slot.lock();
+            // A slot whose end is being journaled is left out: that end
+            // may go to the generation this snapshot retires.
+            if state.removed || state.ending > 0 {
+                return;
             }
-        }
+            state.persisted = true;
+            let r = &state.record;
+            writer.push(&Entry {
+                key: key.0,
+                tier: place as u8,
+                last_seen_ms,
+                created_ms: r.created_ms,
+                version: r.version,
+                remembered: r.remembered,
+                data: &r.data,
+                owner: r.owner.as_deref(),
+                label: r.label.as_deref(),
+            });
+            count += 1;
+        });
         let written = snapshot::write_atomically(&self.file, &writer.finish());
         match &written {
             Ok(()) => {
@@ -434,16 +433,16 @@ mod tests {
         let store =
             Arc::new(MemoryStore::persistent(limits(), &file, Duration::from_secs(3600)).await);
         let persistence = store.persistence.clone().unwrap();
-        let write = |persistence: Arc<Persistence>, tiers: [(u8, Tier); 3]| {
-            tokio::task::spawn_blocking(move || persistence.write(&tiers).unwrap())
+        let write = |persistence: Arc<Persistence>, index: Arc<Index>| {
+            tokio::task::spawn_blocking(move || persistence.write(&index).unwrap())
         };
         for _ in 0..300 {
             let session = Session::new(store.clone());
             session.save().await.unwrap();
-            write(persistence.clone(), store.tiers()).await.unwrap();
+            write(persistence.clone(), store.index()).await.unwrap();
             let key = session.id().key();
 
-            let snapshot = write(persistence.clone(), store.tiers());
+            let snapshot = write(persistence.clone(), store.index());
             store.remove(&key).await.unwrap();
             snapshot.await.unwrap();
             // Once the journal writer has retired what that snapshot made

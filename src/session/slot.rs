@@ -1,22 +1,14 @@
 //! The memory store's unit: a [`Slot`] holds one session's record behind a
 //! small mutex, with a `removed` flag that is the truth about whether the
-//! session still lives. The tiers (moka caches) only index slots.
-//!
-//! [`SlotExpiry`] tells moka when each slot expires, per entry: an idle
-//! clock restarted by every read, capped by the session's absolute
-//! deadline, both by the ordinary or the remembered pair of timeouts.
+//! session still lives. The store's index only finds slots.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
-
-use moka::Expiry;
 
 use super::id::StoreKey;
-use super::limits::Limits;
 use super::origin::Origin;
 use super::owners::OwnerIndex;
-use super::record::{now_ms, Record};
+use super::record::Record;
 use super::store::{StoreError, StoreResult};
 
 /// One session.
@@ -95,47 +87,5 @@ pub(crate) fn end(owners: &OwnerIndex<Slot>, key: &StoreKey, state: &mut SlotSta
     state.removed = true;
     if let Some(owner) = &state.record.owner {
         owners.remove(owner, key);
-    }
-}
-
-/// Per-entry expiry for the tiers, from each slot's own record.
-pub(crate) struct SlotExpiry(pub(crate) Limits);
-
-impl SlotExpiry {
-    /// Time from now until `slot` ends if nobody uses it again.
-    fn left(&self, slot: &Slot, last_seen_ms: u64) -> Duration {
-        let ends = self.0.ends_ms(&slot.lock().record, last_seen_ms);
-        Duration::from_millis(ends.saturating_sub(now_ms()))
-    }
-}
-
-impl Expiry<StoreKey, Arc<Slot>> for SlotExpiry {
-    /// A slot enters a tier when it is made, moved, or loaded from a
-    /// snapshot: its idle clock runs from its last use, which for a
-    /// snapshot may be before the server stopped.
-    fn expire_after_create(&self, _: &StoreKey, slot: &Arc<Slot>, _: Instant) -> Option<Duration> {
-        Some(self.left(slot, slot.last_seen_ms()))
-    }
-
-    /// Every read is a use: the idle clock starts again from now.
-    fn expire_after_read(
-        &self,
-        _: &StoreKey,
-        slot: &Arc<Slot>,
-        _: Instant,
-        _: Option<Duration>,
-        _: Instant,
-    ) -> Option<Duration> {
-        Some(self.left(slot, now_ms()))
-    }
-
-    fn expire_after_update(
-        &self,
-        _: &StoreKey,
-        slot: &Arc<Slot>,
-        _: Instant,
-        _: Option<Duration>,
-    ) -> Option<Duration> {
-        Some(self.left(slot, slot.last_seen_ms()))
     }
 }

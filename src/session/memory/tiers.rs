@@ -1,66 +1,46 @@
 //! Where the memory store's slots live and how they move between tiers:
 //! finding a slot, placing a new one, moving it forward (fresh →
 //! anonymous → owned), the per-user bound, and each address's share of a
-//! crowded tier (see the parent module's docs and `shares.rs`).
+//! crowded tier (see the parent module's docs, `index.rs` and
+//! `shares.rs`).
 
 use std::sync::Arc;
 
 // The parent's own imports, so that the module stays relative to itself.
-use super::{
-    now_ms, MemoryStore, Origin, Record, Shares, Slot, StoreError, StoreKey, StoreResult, Tier,
-};
+use super::index::Index;
+use super::{now_ms, MemoryStore, Origin, Record, Shares, Slot, StoreError, StoreKey, StoreResult};
 
-/// Which tier a slot is in, in the order slots move.
+/// Which tier a slot is in, in the order slots move (and their numbers in
+/// a snapshot: 0, 1, 2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Place {
+pub(crate) enum Place {
     Fresh,
     Anonymous,
     Owned,
 }
 
+impl Place {
+    /// The tier numbered `n` in a snapshot (owned for any unknown number,
+    /// which only a newer version would write).
+    pub(crate) fn from_number(n: u8) -> Place {
+        match n {
+            0 => Place::Fresh,
+            1 => Place::Anonymous,
+            _ => Place::Owned,
+        }
+    }
+}
+
 impl MemoryStore {
-    pub(super) fn tier(&self, place: Place) -> &Tier {
-        match place {
-            Place::Fresh => &self.fresh,
-            Place::Anonymous => &self.anonymous,
-            Place::Owned => &self.owned,
-        }
+    /// The slot under `key` and its tier, which becomes its tier's most
+    /// recently used.
+    pub(super) fn find(&self, key: &StoreKey) -> Option<(Arc<Slot>, Place)> {
+        self.index.get(key, true)
     }
 
-    /// The slot under `key` and its tier. Reading restarts its idle clock.
-    /// For requests that hold the key's lease, which are the only ones
-    /// that move a slot; probes the likeliest tiers first.
-    pub(super) async fn find(&self, key: &StoreKey) -> Option<(Arc<Slot>, Place)> {
-        for place in [Place::Owned, Place::Anonymous, Place::Fresh] {
-            if let Some(slot) = self.tier(place).get(key).await {
-                return Some((slot, place));
-            }
-        }
-        None
-    }
-
-    /// Whether any tier holds `key`, without touching its idle clock.
+    /// Whether any tier holds `key`, without counting it as a use.
     pub(super) fn holds(&self, key: &StoreKey) -> bool {
-        [&self.fresh, &self.anonymous, &self.owned]
-            .iter()
-            .any(|tier| tier.contains_key(key))
-    }
-
-    /// Like [`find`](Self::find), for callers without the lease: probes
-    /// the tiers in the order slots move, so a slot on the move is seen.
-    pub(super) async fn find_unleased(&self, key: &StoreKey) -> Option<(Arc<Slot>, Place)> {
-        for place in [Place::Fresh, Place::Anonymous, Place::Owned] {
-            if let Some(slot) = self.tier(place).get(key).await {
-                return Some((slot, place));
-            }
-        }
-        None
-    }
-
-    /// Moves a slot forward, into `to` before out of `from`.
-    pub(super) async fn promote(&self, key: StoreKey, slot: Arc<Slot>, from: Place, to: Place) {
-        self.tier(to).insert(key, slot).await;
-        self.tier(from).invalidate(&key).await;
+        self.index.contains(key, None)
     }
 
     /// Stores a new session. A new anonymous session of a known `origin`
@@ -84,7 +64,7 @@ impl MemoryStore {
         if let Some(origin) = origin {
             // Room is made before the session goes in, so that the tier's
             // own eviction never has to.
-            take_share(&self.fresh_shares, &self.fresh, origin, key).await;
+            take_share(&self.fresh_shares, &self.index, Place::Fresh, origin, key).await;
         }
         self.place(key, record, Place::Fresh, origin).await;
         Ok(())
@@ -99,7 +79,8 @@ impl MemoryStore {
         place: Place,
         origin: Option<Origin>,
     ) {
-        // The fresh tier has no per-entry expiry, so no remembered slot.
+        // A remembered session starts in the anonymous tier: a new one's
+        // client has not come back, and the fresh tier is for those.
         let place = match place {
             Place::Fresh if record.remembered => Place::Anonymous,
             place => place,
@@ -109,10 +90,10 @@ impl MemoryStore {
         match owner {
             Some(owner) => {
                 self.owners.insert(&owner, key, slot.clone());
-                self.owned.insert(key, slot).await;
+                self.index.insert(key, slot, Place::Owned);
                 self.cap(&owner, key).await;
             }
-            None => self.tier(place).insert(key, slot).await,
+            None => self.index.insert(key, slot, place),
         }
     }
 
@@ -130,22 +111,28 @@ impl MemoryStore {
             // If its end cannot be made durable, it lives on, one over the
             // bound, rather than risk coming back after a crash.
             if self.end_slot(&key, &slot, None).await.is_ok() {
-                self.owned.invalidate(&key).await;
+                self.index.remove(&key, None);
             }
         }
     }
 }
 
-/// `key`, a session of `origin` about to join `tier`, takes its place in
-/// that address's share of the tier (`shares`): while the tier is
-/// crowded, the address's own oldest sessions past the share are evicted
-/// first (see `shares.rs`).
-pub(super) async fn take_share(shares: &Shares, tier: &Tier, origin: Origin, key: StoreKey) {
-    let len = tier.entry_count() + 1;
+/// `key`, a session of `origin` about to join tier `place`, takes its
+/// place in that address's share of the tier (`shares`): while the tier
+/// is crowded, the address's own oldest sessions past the share are
+/// evicted first (see `shares.rs`).
+pub(super) async fn take_share(
+    shares: &Shares,
+    index: &Index,
+    place: Place,
+    origin: Origin,
+    key: StoreKey,
+) {
+    let len = index.len(place) + 1;
     let evicted = shares
-        .arrive(origin, key, len, |k| tier.contains_key(k))
+        .arrive(origin, key, len, |k| index.contains(k, Some(place)))
         .await;
     for key in evicted {
-        tier.invalidate(&key).await;
+        index.evict(&key, place);
     }
 }
