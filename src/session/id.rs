@@ -212,7 +212,7 @@ impl std::hash::Hasher for KeyHasher {
     }
 }
 
-/// Builds [`KeyHasher`]s, for `HashMap::with_hasher` and moka.
+/// Builds [`KeyHasher`]s, for the memory store's maps (`HashMap::with_hasher`).
 pub type KeyHashBuilder = std::hash::BuildHasherDefault<KeyHasher>;
 
 impl fmt::Display for StoreKey {

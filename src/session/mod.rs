@@ -94,7 +94,7 @@
 //! | `handle.rs`, `values.rs`, `save.rs`, `user.rs`, `error.rs` | the [`Session`] API and its errors |
 //! | `guard.rs`, `fairing.rs`, `config.rs`, `config/tables.rs` | the Rocket glue and its settings |
 //! | `id.rs`, `record.rs`, `limits.rs`, `store.rs` | ids, what is stored, the rules, the contract |
-//! | `memory.rs`, `memory/tiers.rs`, `slot.rs`, `owners.rs`, `locks.rs` | the embedded store |
+//! | `memory.rs`, `memory/index.rs`, `memory/tiers.rs`, `slot.rs`, `owners.rs`, `locks.rs` | the embedded store |
 //! | `origin.rs`, `shares.rs` | each client address's share of the anonymous tiers |
 //! | `persist.rs`, `snapshot.rs`, `journal.rs` | its snapshot and journal |
 //! | `redis_store.rs`, `redis_scripts.rs`, `redis_lease.rs`, `redis_conn.rs` | the Redis store |

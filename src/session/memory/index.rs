@@ -44,8 +44,10 @@ use super::Place;
 const NIL: u32 = u32::MAX;
 /// Slots per shard below which a store has one shard (and exact order).
 const PER_SHARD: u64 = 8192;
-/// The most shards: enough that requests on many cores rarely meet.
-const MOST_SHARDS: usize = 32;
+/// The most shards for speed: enough that requests on many cores rarely
+/// meet. (Stores past 2^35 sessions get more, so that a shard's node
+/// numbers fit in a u32.)
+const MOST_SHARDS: u64 = 32;
 /// The most expired slots one arrival drops from its tier's list.
 const SWEEP_PER_ARRIVAL: usize = 4;
 
@@ -97,9 +99,10 @@ pub(crate) struct Index {
 impl Index {
     pub(crate) fn new(limits: Limits, owners: Arc<OwnerIndex<Slot>>) -> Self {
         let tiers = limits.tiers();
-        let shards = (limits.max_sessions / PER_SHARD)
+        let for_speed = (limits.max_sessions / PER_SHARD)
             .next_power_of_two()
-            .min(MOST_SHARDS as u64) as usize;
+            .min(MOST_SHARDS);
+        let shards = for_speed.max((limits.max_sessions >> 30).next_power_of_two()) as usize;
         Index {
             shards: (0..shards).map(|_| Mutex::default()).collect(),
             counts: Default::default(),
@@ -372,8 +375,8 @@ impl Shard {
                 at
             }
             None => {
-                // Fewer than 2^32 sessions per shard: `max_sessions` is
-                // a u64, but a node is 40 bytes.
+                // Fewer than 2^32 nodes: a shard holds about 2^30 of
+                // `max_sessions` at most (see `Index::new`).
                 self.nodes.push(node);
                 (self.nodes.len() - 1) as u32
             }
@@ -520,7 +523,7 @@ mod tests {
     fn with_many_shards_no_tier_goes_past_its_capacity() {
         // 1,000,000 sessions: 32 shards; fill the fresh tier three times.
         let index = index(1_000_000);
-        assert_eq!(index.shards.len(), MOST_SHARDS);
+        assert_eq!(index.shards.len() as u64, MOST_SHARDS);
         let cap = index.caps[Place::Fresh as usize];
         for n in 0..3 * cap as u32 {
             index.insert(key(n), slot(), Place::Fresh);
