@@ -190,9 +190,11 @@ impl Limits {
 
     /// The size at which a tier of `capacity` sessions is *crowded*, so
     /// that an address over its share of it starts to make way with its
-    /// own sessions: nine tenths full, and at least 1,024 short of full
-    /// (the memory store's counts may run that far behind under a burst),
-    /// so a tier of up to 1,024 always is.
+    /// own sessions: nine tenths full, and at least 1,024 short of full,
+    /// so a tier of up to 1,024 always is. The margin is room for the
+    /// shares to work before the tier is full (an address over its share
+    /// gives back at most 16 sessions per arrival), since a full tier's
+    /// own eviction takes anybody's least recently used session.
     ///
     /// # Examples
     /// ```

@@ -7,7 +7,7 @@
 //! * **Writes in place, fenced by version**: a save finds the slot, locks
 //!   it, and replaces the record only if the version is the one the request
 //!   loaded and the slot is not removed. Ending a session sets the flag
-//!   under the same lock before it leaves the caches, so a late save from a
+//!   under the same lock before it leaves the index, so a late save from a
 //!   request that was still running fails with [`StoreError::Gone`]: a
 //!   removed slot never comes back, and there is no check-then-write race.
 //!   Eviction and expiry end a slot the same way.

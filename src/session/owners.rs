@@ -1,8 +1,8 @@
 //! The in-memory store's owner index: user → their sessions' entries.
 //!
-//! Listing a user's sessions needs no scan of the store. The index holds
-//! the same `Arc`s as the cache, so it sees each entry's `last_seen`
-//! without touching the cache (which would restart idle clocks).
+//! Listing a user's sessions needs no scan of the store. It holds the
+//! same `Arc`s as the store's index, so it sees each slot's `last_seen`
+//! without a lookup there (which would count as a use).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

@@ -19,9 +19,9 @@
 //! least recently used slot of that tier in the same shard makes room (or
 //! of the next shard that has one): with even keys, the least recently
 //! used of a shard is among the least recently used of the tier. Stores
-//! small enough to fit a few thousand sessions have one shard, so their
-//! order is exact. An evicted slot is ended (flagged removed, taken out of
-//! the owner index), so a request still holding it cannot write it.
+//! of fewer than 16,384 sessions have one shard, so their order is
+//! exact. An evicted slot is ended (flagged removed, taken out of the
+//! owner index), so a request still holding it cannot write it.
 //!
 //! **Expiry.** Nothing runs on a timer. A slot that joins a tier first
 //! drops the expired slots at the least recently used end of that tier's
@@ -45,9 +45,11 @@ const NIL: u32 = u32::MAX;
 /// Slots per shard below which a store has one shard (and exact order).
 const PER_SHARD: u64 = 8192;
 /// The most shards for speed: enough that requests on many cores rarely
-/// meet. (Stores past 2^35 sessions get more, so that a shard's node
-/// numbers fit in a u32.)
+/// meet. (Stores past 2^35 sessions get more, up to `MOST_SHARDS_EVER`,
+/// so that a shard's node numbers fit in a u32 for any store that fits
+/// in memory: 2^32 nodes of a shard alone would take 160 GiB.)
 const MOST_SHARDS: u64 = 32;
+const MOST_SHARDS_EVER: u64 = 1 << 10;
 /// The most expired slots one arrival drops from its tier's list.
 const SWEEP_PER_ARRIVAL: usize = 4;
 
@@ -102,7 +104,9 @@ impl Index {
         let for_speed = (limits.max_sessions / PER_SHARD)
             .next_power_of_two()
             .min(MOST_SHARDS);
-        let shards = for_speed.max((limits.max_sessions >> 30).next_power_of_two()) as usize;
+        let shards = for_speed
+            .max((limits.max_sessions >> 30).next_power_of_two())
+            .min(MOST_SHARDS_EVER) as usize;
         Index {
             shards: (0..shards).map(|_| Mutex::default()).collect(),
             counts: Default::default(),
@@ -113,8 +117,11 @@ impl Index {
     }
 
     fn shard_of(&self, key: &StoreKey) -> usize {
-        // Keys are uniform bytes: their first two pick the shard.
-        usize::from(u16::from_le_bytes([key.0[0], key.0[1]])) % self.shards.len()
+        // Keys are uniform bytes. The maps hash a key by its first eight
+        // (`KeyHasher`), so the shard comes from others: were it from the
+        // same bits, a shard's keys would share them and crowd a part of
+        // its map's buckets.
+        usize::from(u16::from_le_bytes([key.0[14], key.0[15]])) % self.shards.len()
     }
 
     fn lock(&self, shard: usize) -> MutexGuard<'_, Shard> {
@@ -162,7 +169,12 @@ impl Index {
             self.sweep_tail(&mut shard, place, SWEEP_PER_ARRIVAL);
             match shard.map.get(&key).copied() {
                 Some(at) => {
-                    shard.nodes[at as usize].slot = Some(slot);
+                    // Only a snapshot could name a key twice, and it
+                    // does not; were one replaced, it would end.
+                    let old = shard.nodes[at as usize].slot.replace(slot);
+                    if let Some(old) = old {
+                        end(&self.owners, &key, &mut old.lock());
+                    }
                     self.relink(&mut shard, at, place);
                 }
                 None => {
@@ -431,14 +443,14 @@ impl Shard {
 mod tests {
     use std::time::Duration;
 
+    use super::super::super::record::Record;
     use super::*;
 
+    /// Keys like a store's: SHA-256 output.
     fn key(n: u32) -> StoreKey {
-        // Spread like SHA-256 output, so that the keys fall in all shards.
-        let mut bytes = [0; 16];
-        bytes[..4].copy_from_slice(&n.wrapping_mul(2_654_435_761).to_le_bytes());
-        bytes[12..].copy_from_slice(&n.to_le_bytes());
-        StoreKey(bytes)
+        use sha2::{Digest as _, Sha256};
+        let digest = Sha256::digest(n.to_le_bytes());
+        StoreKey(digest[..16].try_into().unwrap())
     }
 
     fn slot() -> Arc<Slot> {
@@ -453,8 +465,6 @@ mod tests {
         );
         Index::new(limits, Arc::default())
     }
-
-    use super::super::super::record::Record;
 
     #[test]
     fn a_full_tier_evicts_its_least_recently_used_and_ends_it() {
@@ -517,6 +527,118 @@ mod tests {
         assert_eq!(index.len(Place::Anonymous), 11 - SWEEP_PER_ARRIVAL as u64);
         assert_eq!(index.sweep(), 1);
         assert!(index.contains(&key(10), None));
+    }
+
+    /// Every structural invariant of the index: each map entry's node is
+    /// in the list of its tier, the links agree both ways, the free list
+    /// holds no slot and no listed node, no node leaks, and the counts are
+    /// exact. Returns the keys in the lists.
+    fn check(index: &Index) -> Vec<StoreKey> {
+        let mut keys = Vec::new();
+        let mut counts = [0; 3];
+        for (s, shard) in index.shards.iter().enumerate() {
+            let shard = shard.lock().unwrap();
+            let mut listed = 0;
+            for (p, list) in shard.lists.iter().enumerate() {
+                let (mut at, mut prev) = (list.head, NIL);
+                while at != NIL {
+                    let node = &shard.nodes[at as usize];
+                    assert_eq!((node.prev, node.place as usize), (prev, p));
+                    assert!(node.slot.is_some());
+                    assert_eq!(shard.map.get(&node.key), Some(&at));
+                    assert_eq!(index.shard_of(&node.key), s);
+                    assert!(listed < shard.nodes.len(), "a cycle");
+                    keys.push(node.key);
+                    (listed, counts[p], prev, at) = (listed + 1, counts[p] + 1, at, node.next);
+                }
+                assert_eq!(list.tail, prev);
+            }
+            assert_eq!(shard.map.len(), listed);
+            let (mut free, mut at) = (0, shard.free.unwrap_or(NIL));
+            while at != NIL {
+                assert!(shard.nodes[at as usize].slot.is_none());
+                (free, at) = (free + 1, shard.nodes[at as usize].next);
+                assert!(free <= shard.nodes.len(), "a cycle in the free list");
+            }
+            assert_eq!(free + listed, shard.nodes.len(), "a node leaked");
+        }
+        for p in [Place::Fresh, Place::Anonymous, Place::Owned] {
+            assert_eq!(index.len(p), counts[p as usize]);
+            assert!(
+                index.len(p) <= index.caps[p as usize],
+                "{p:?} over its capacity"
+            );
+        }
+        keys
+    }
+
+    /// Random operations on stores of one and of many shards; after each,
+    /// the structure is whole, no tier is over its capacity, and every
+    /// slot the index let go of by itself (eviction, expiry) is ended.
+    #[test]
+    fn random_operations_keep_the_index_whole() {
+        let places = [Place::Fresh, Place::Anonymous, Place::Owned];
+        for shards in [1, 3, 8] {
+            let mut index = index(60);
+            index.shards = (0..shards).map(|_| Mutex::default()).collect();
+            let mut slots: HashMap<StoreKey, Arc<Slot>> = HashMap::new();
+            // xorshift: the same operations on every run.
+            let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+            let mut next = |n: u64| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                seed % n
+            };
+            for _ in 0..20_000 {
+                let k = key(next(150) as u32);
+                let place = places[next(3) as usize];
+                match next(10) {
+                    0..=3 => {
+                        let slot = slot();
+                        slots.insert(k, slot.clone());
+                        index.insert(k, slot, place);
+                    }
+                    4 | 5 => {
+                        index.move_to(&k, place);
+                    }
+                    6 => {
+                        index.get(&k, next(2) == 0);
+                    }
+                    7 => {
+                        // Taken out by its caller, who ends it.
+                        if let Some(slot) = index.remove(&k, None) {
+                            slots.remove(&k);
+                            slot.lock().removed = true;
+                        }
+                    }
+                    8 => index.evict(&k, place),
+                    _ => {
+                        // Idle past its timeout.
+                        if let Some((slot, _)) = index.get(&k, false) {
+                            slot.touch(now_ms() - 61_000);
+                        }
+                    }
+                }
+                let live = check(&index);
+                for (k, slot) in &slots {
+                    assert!(
+                        live.contains(k) || slot.lock().removed,
+                        "dropped but not ended"
+                    );
+                }
+            }
+            index.sweep();
+            check(&index);
+        }
+    }
+
+    #[test]
+    fn a_store_of_any_size_can_be_made() {
+        assert_eq!(index(100).shards.len(), 1);
+        assert_eq!(index(100_000).shards.len(), 16);
+        // A library user's "no limit": a bounded number of shards.
+        assert_eq!(index(u64::MAX).shards.len() as u64, MOST_SHARDS_EVER);
     }
 
     #[test]
