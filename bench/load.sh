@@ -196,27 +196,33 @@ else
 fi
 
 # --- memory per live session -----------------------------------------------
-# memory_row NAME PROGRAM PATH: RSS before and after $REQUESTS sessions that
-# each came back once (bench/settle.lua).
+# memory_row NAME PROGRAM PATH [SCRIPT [ENV=VALUE ...]]: RSS before and
+# after $REQUESTS sessions that each came back once (SCRIPT, by default
+# bench/settle.lua).
 memory_row() {
+  local script=${4:-bench/settle.lua}
   # No snapshot: its buffers would come and go in the RSS being measured.
   start_server "$1" "$2" \
-    ROCKET_SESSION='{secure=false,cookie_name="gsid",max_sessions=1000000,snapshot_file=""}'
+    ROCKET_SESSION='{secure=false,cookie_name="gsid",max_sessions=1000000,snapshot_file=""}' "${@:5}"
   # Warm up, and give the allocator time to hand back what the launch
   # used for a while (the app hashes a dummy password at launch: 19 MiB).
-  sessions_made "$PORT" "$3" 4000 bench/settle.lua >/dev/null
+  sessions_made "$PORT" "$3" 4000 "$script" >/dev/null
   sleep 2
-  sessions_made "$PORT" "$3" 1000 bench/settle.lua >/dev/null
+  sessions_made "$PORT" "$3" 1000 "$script" >/dev/null
   sleep 1
   local before after made
   before=$(rss "$PID")
-  made=$(( $(sessions_made "$PORT" "$3" "$REQUESTS" bench/settle.lua) / 2 ))
+  made=$(( $(sessions_made "$PORT" "$3" "$REQUESTS" "$script") / 2 ))
   sleep 2
   after=$(rss "$PID")
   echo "$1: RSS $before -> $after KiB after $made settled sessions: $(( (after - before) * 1024 / made )) bytes per session"
   kill "$PID"
 }
 app_mem=$(memory_row app-memory "$BIN" /counter)
+# The same with each session from an address of its own: the per-address
+# shares' bookkeeping shows (one address, as above, shares one queue).
+app_addresses_mem=$(memory_row app-memory-one-address-per-session "$BIN" /counter \
+  bench/settle_addresses.lua ROCKET_IP_HEADER=X-Real-IP)
 module_mem=$(memory_row module-memory "$EXAMPLES/counter" /)
 
 # --- the table -------------------------------------------------------------
@@ -235,6 +241,7 @@ echo
 echo "logins during the burst: ${login_rps} req/s; /counter p99 idle $(p99_of "$IDLE_ROW"), during the burst $(p99_of "$BURST_ROW"), while snapshots are written $(p99_of "$SNAPSHOT_ROW") (a snapshot of $held sessions: $snapshot_size bytes)"
 [ -n "${REDIS_ROW:-}" ] && echo "Redis /counter p99 at 32 connections: $(p99_of "$REDIS_ROW")"
 echo "$app_mem"
+echo "$app_addresses_mem"
 echo "$module_mem"
 [ -n "$redis_mem" ] && echo "$redis_mem"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); wrk -t$CONNS -c$CONNS -d$DURATION (Redis rows -t2 -c32); server and wrk share the cores"

@@ -137,12 +137,8 @@ impl MemoryStore {
         MemoryStore {
             index: Arc::new(Index::new(limits, owners.clone())),
             locks: KeyedLocks::default(),
-            fresh_shares: Shares::new(capacities.fresh, limits.fresh_per_origin(), limits.idle),
-            returning_shares: Shares::new(
-                capacities.anonymous,
-                limits.returning_per_origin(),
-                limits.idle,
-            ),
+            fresh_shares: Shares::new(capacities.fresh, limits.fresh_per_origin()),
+            returning_shares: Shares::new(capacities.anonymous, limits.returning_per_origin()),
             owners,
             limits,
             persistence: None,
@@ -256,7 +252,7 @@ impl SessionStore for MemoryStore {
             // share of returning visitors makes room (see `origin.rs`).
             if let Some(origin) = origin {
                 let shares = &self.returning_shares;
-                take_share(shares, &self.index, Place::Anonymous, origin, *key).await;
+                take_share(shares, &self.index, Place::Anonymous, origin, *key);
             }
             self.index.move_to(key, Place::Anonymous);
         }

@@ -22,7 +22,9 @@
 //! origin from its creation until its client comes back (the memory
 //! store: in the slot; Redis: a field of the session's hash, deleted
 //! then), and keeps queues for no more addresses than the tier holds
-//! sessions (the least recently seen address's queue goes first).
+//! sessions (Redis drops the least recently seen address's queue first;
+//! the memory store forgets an address once its sessions have left the
+//! tier, and past the bound the one it has known longest).
 //!
 //! The address is the one Rocket gives (`Request::client_ip`: the peer, or
 //! the `ip_header` behind a proxy that sets it), IPv6 folded to its /56:

@@ -14,49 +14,68 @@
 //! least-recently-used eviction, which would take anybody's session, does
 //! not run. Below that, nobody is evicted: many visitors behind one
 //! address (an office, a proxy without `ip_header`) may hold as many
-//! sessions as fit. The queues live in a bounded moka cache that forgets
-//! an address idle for the idle timeout, and a queue never grows past the
-//! tier's size.
+//! sessions as fit.
+//!
+//! **What it costs.** Most addresses begin one session at a time, so the
+//! bookkeeping is per address and must stay small: one map entry (the
+//! address and its queue, ~50 bytes, plus the queue's keys) and one place
+//! in a sweep ring (16 bytes). A moka cache of queues, which this was,
+//! cost ~400 bytes per address, more than the session itself. The ring
+//! lists the addresses with a queue, oldest first; each arrival looks at
+//! the next two, drops their keys whose session left the tier, and
+//! forgets an address whose queue is then empty, so queues go as their
+//! sessions do and the sweep keeps pace with new addresses. No more
+//! addresses than the tier's capacity are kept (the ring's oldest goes
+//! first), and no queue is longer than it.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
-
-use moka::future::Cache;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::id::StoreKey;
 #[cfg(doc)]
 use super::limits::Limits;
 use super::origin::Origin;
 
-type Queue = Arc<Mutex<VecDeque<StoreKey>>>;
-
 /// The most keys one arrival takes off its queue (sessions that left the
 /// tier, or that make way); each arrival adds one, so an address over its
 /// share is back within it after a few of its own requests.
 const MOST_PER_ARRIVAL: usize = 16;
 
+/// Addresses whose queues each arrival sweeps: more than the one address
+/// an arrival can add, so the sweep keeps up.
+const SWEPT_PER_ARRIVAL: usize = 2;
+
 /// Sessions in one tier per client address.
 pub(crate) struct Shares {
-    queues: Cache<Origin, Queue>,
+    state: Mutex<State>,
     share: usize,
     capacity: usize,
     crowded_at: u64,
 }
 
+#[derive(Default)]
+struct State {
+    queues: HashMap<Origin, VecDeque<StoreKey>>,
+    // Each address with a queue, once: the sweep's order.
+    ring: VecDeque<Origin>,
+}
+
 impl Shares {
     /// For a tier of `capacity` sessions, in which one address holds at
     /// most `share` while the tier is crowded (see [`Limits::crowded_at`]).
-    pub(crate) fn new(capacity: u64, share: u64, idle: Duration) -> Self {
+    pub(crate) fn new(capacity: u64, share: u64) -> Self {
         Shares {
-            queues: Cache::builder()
-                .max_capacity(capacity)
-                .time_to_idle(idle)
-                .build(),
+            state: Mutex::default(),
             share: share.max(1) as usize,
             capacity: capacity.max(1) as usize,
             crowded_at: super::limits::Limits::crowded_at(capacity),
         }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Each change is one push, pop or removal: a poisoned state is
+        // still whole.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Whether a tier of this capacity that holds `len` sessions is
@@ -70,19 +89,19 @@ impl Shares {
     /// address that must make way for it (before it goes in, so that the
     /// tier's own eviction never has to). `still_in_tier` says whether a
     /// key's session is still in the tier; `key` itself counts as in it.
-    pub(crate) async fn arrive(
+    pub(crate) fn arrive(
         &self,
         origin: Origin,
         key: StoreKey,
         tier_len: u64,
         still_in_tier: impl Fn(&StoreKey) -> bool,
     ) -> Vec<StoreKey> {
-        let queue = self
-            .queues
-            .get_with(origin, async { Queue::default() })
-            .await;
-        // Each change is one push or pop: a poisoned queue is still whole.
-        let mut queue = queue.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = self.lock();
+        let State { queues, ring } = &mut *state;
+        let queue = queues.entry(origin).or_insert_with(|| {
+            ring.push_back(origin);
+            VecDeque::with_capacity(1)
+        });
         queue.push_back(key);
         let crowded = self.crowded(tier_len);
         let mut evicted = Vec::new();
@@ -104,7 +123,59 @@ impl Shares {
         if queue.len() > self.capacity {
             queue.pop_front();
         }
+        self.sweep(&mut state, origin, &still_in_tier);
         evicted
+    }
+
+    /// Looks at the ring's next addresses (other than `arriving`): drops
+    /// the keys at the front of each queue whose session left the tier, and
+    /// forgets an address whose queue is then empty. Then forgets the
+    /// oldest addresses past the tier's capacity.
+    fn sweep(
+        &self,
+        state: &mut State,
+        arriving: Origin,
+        still_in_tier: impl Fn(&StoreKey) -> bool,
+    ) {
+        let State { queues, ring } = state;
+        for _ in 0..SWEPT_PER_ARRIVAL.min(ring.len()) {
+            let Some(origin) = ring.pop_front() else {
+                break;
+            };
+            let keep = origin == arriving
+                || queues.get_mut(&origin).is_some_and(|queue| {
+                    for _ in 0..MOST_PER_ARRIVAL {
+                        match queue.front() {
+                            Some(oldest) if !still_in_tier(oldest) => queue.pop_front(),
+                            _ => break,
+                        };
+                    }
+                    !queue.is_empty()
+                });
+            if keep {
+                ring.push_back(origin);
+            } else {
+                queues.remove(&origin);
+            }
+        }
+        while queues.len() > self.capacity {
+            let Some(origin) = ring.pop_front() else {
+                break;
+            };
+            if origin != arriving {
+                queues.remove(&origin);
+            } else {
+                ring.push_back(origin);
+            }
+        }
+    }
+
+    /// How many addresses have a queue.
+    #[cfg(test)]
+    fn addresses(&self) -> usize {
+        let state = self.lock();
+        debug_assert_eq!(state.queues.len(), state.ring.len());
+        state.queues.len()
     }
 }
 
@@ -114,19 +185,17 @@ mod tests {
 
     const CROWDED: u64 = 10;
 
-    #[tokio::test]
-    async fn in_a_crowded_tier_an_address_over_its_share_makes_way_with_its_own_oldest() {
-        let shares = Shares::new(10, 2, Duration::from_secs(60));
+    #[test]
+    fn in_a_crowded_tier_an_address_over_its_share_makes_way_with_its_own_oldest() {
+        let shares = Shares::new(10, 2);
         let (here, there) = (Origin([1; 16]), Origin([2; 16]));
         let fresh = |_: &StoreKey| true;
         for (origin, key) in [(here, 1), (there, 9), (here, 2)] {
-            let evicted = shares
-                .arrive(origin, StoreKey([key; 16]), CROWDED, fresh)
-                .await;
+            let evicted = shares.arrive(origin, StoreKey([key; 16]), CROWDED, fresh);
             assert!(evicted.is_empty());
         }
         assert_eq!(
-            shares.arrive(here, StoreKey([3; 16]), CROWDED, fresh).await,
+            shares.arrive(here, StoreKey([3; 16]), CROWDED, fresh),
             [StoreKey([1; 16])]
         );
         // A session whose client came back is no longer counted.
@@ -134,51 +203,73 @@ mod tests {
         let fresh = |k: &StoreKey| *k != gone;
         assert!(shares
             .arrive(here, StoreKey([4; 16]), CROWDED, fresh)
-            .await
             .is_empty());
     }
 
-    #[tokio::test]
-    async fn below_crowded_nobody_makes_way_and_once_crowded_the_excess_does() {
+    #[test]
+    fn below_crowded_nobody_makes_way_and_once_crowded_the_excess_does() {
         // Crowded at 20,000 - 2,000.
-        let shares = Shares::new(20_000, 2, Duration::from_secs(60));
+        let shares = Shares::new(20_000, 2);
         let here = Origin([1; 16]);
         let fresh = |_: &StoreKey| true;
         assert!(!shares.crowded(17_999) && shares.crowded(18_000));
         for key in 1..=8u8 {
-            let evicted = shares
-                .arrive(here, StoreKey([key; 16]), 17_990 + u64::from(key), fresh)
-                .await;
+            let evicted = shares.arrive(here, StoreKey([key; 16]), 17_990 + u64::from(key), fresh);
             assert!(evicted.is_empty(), "evicted below crowded: {key}");
         }
         // The tier is crowded now: the address keeps its newest 2.
-        let evicted = shares.arrive(here, StoreKey([9; 16]), 18_000, fresh).await;
+        let evicted = shares.arrive(here, StoreKey([9; 16]), 18_000, fresh);
         let oldest: Vec<StoreKey> = (1..=7).map(|k| StoreKey([k; 16])).collect();
         assert_eq!(evicted, oldest);
     }
 
-    #[tokio::test]
-    async fn a_large_excess_goes_a_few_sessions_per_arrival() {
-        let shares = Shares::new(20_000, 2, Duration::from_secs(60));
+    #[test]
+    fn a_large_excess_goes_a_few_sessions_per_arrival() {
+        let shares = Shares::new(20_000, 2);
         let here = Origin([1; 16]);
         let fresh = |_: &StoreKey| true;
         for key in 0..100u8 {
             let key = StoreKey([key; 16]);
-            assert!(shares.arrive(here, key, 0, fresh).await.is_empty());
+            assert!(shares.arrive(here, key, 0, fresh).is_empty());
         }
         // 100 queued, then a crowded tier: each arrival adds one and
         // takes up to 16, oldest first, until the address is at its share
         // of 2; from then on each arrival makes way for itself.
         let mut evicted = Vec::new();
         for key in 200..208u8 {
-            let gone = shares
-                .arrive(here, StoreKey([key; 16]), 18_000, fresh)
-                .await;
+            let gone = shares.arrive(here, StoreKey([key; 16]), 18_000, fresh);
             evicted.push(gone.len());
             if key == 200 {
                 assert_eq!(gone[0], StoreKey([0; 16]), "oldest first");
             }
         }
         assert_eq!(evicted, [16, 16, 16, 16, 16, 16, 9, 1]);
+    }
+
+    /// Visitors who each come from an address of their own: the address
+    /// is forgotten once its session has left the tier, so the bookkeeping
+    /// follows the live sessions, not every address ever seen.
+    #[test]
+    fn addresses_go_as_their_sessions_do_and_stay_within_the_capacity() {
+        let shares = Shares::new(10_000, 16);
+        let key = |n: u32| StoreKey(u128::from(n).to_le_bytes());
+        let origin = |n: u32| Origin(u128::from(n).to_be_bytes());
+        // 1,000 visitors whose sessions then move on (or expire).
+        for n in 0..1000 {
+            shares.arrive(origin(n), key(n), 0, |_| true);
+        }
+        assert_eq!(shares.addresses(), 1000);
+        // 1,000 more while the first thousand's sessions are gone.
+        let live = |k: &StoreKey| u128::from_le_bytes(k.0) >= 1000;
+        for n in 1000..2000 {
+            shares.arrive(origin(n), key(n), 0, live);
+        }
+        assert_eq!(shares.addresses(), 1000, "only the live ones");
+        // A tier of 100 never keeps more than 100 addresses.
+        let small = Shares::new(100, 16);
+        for n in 0..1000 {
+            small.arrive(origin(n), key(n), 0, |_| true);
+        }
+        assert_eq!(small.addresses(), 100);
     }
 }

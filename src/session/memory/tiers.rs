@@ -64,7 +64,7 @@ impl MemoryStore {
         if let Some(origin) = origin {
             // Room is made before the session goes in, so that the tier's
             // own eviction never has to.
-            take_share(&self.fresh_shares, &self.index, Place::Fresh, origin, key).await;
+            take_share(&self.fresh_shares, &self.index, Place::Fresh, origin, key);
         }
         self.place(key, record, Place::Fresh, origin).await;
         Ok(())
@@ -121,7 +121,7 @@ impl MemoryStore {
 /// place in that address's share of the tier (`shares`): while the tier
 /// is crowded, the address's own oldest sessions past the share are
 /// evicted first (see `shares.rs`).
-pub(super) async fn take_share(
+pub(super) fn take_share(
     shares: &Shares,
     index: &Index,
     place: Place,
@@ -129,9 +129,7 @@ pub(super) async fn take_share(
     key: StoreKey,
 ) {
     let len = index.len(place) + 1;
-    let evicted = shares
-        .arrive(origin, key, len, |k| index.contains(k, Some(place)))
-        .await;
+    let evicted = shares.arrive(origin, key, len, |k| index.contains(k, Some(place)));
     for key in evicted {
         index.evict(&key, place);
     }
