@@ -196,33 +196,36 @@ else
 fi
 
 # --- memory per live session -----------------------------------------------
-# memory_row NAME PROGRAM PATH [SCRIPT [ENV=VALUE ...]]: RSS before and
-# after $REQUESTS sessions that each came back once (SCRIPT, by default
-# bench/settle.lua).
+# memory_row NAME PROGRAM PATH [per-address]: RSS before and after
+# $REQUESTS sessions that each came back once (bench/settle.lua); with
+# per-address, each from a client address of its own.
 memory_row() {
-  local script=${4:-bench/settle.lua}
+  local trust=()
+  if [ "${4:-}" = per-address ]; then
+    export ADDRESS_PER_SESSION=1
+    trust=(ROCKET_IP_HEADER=X-Real-IP)
+  fi
   # No snapshot: its buffers would come and go in the RSS being measured.
   start_server "$1" "$2" \
-    ROCKET_SESSION='{secure=false,cookie_name="gsid",max_sessions=1000000,snapshot_file=""}' "${@:5}"
+    ROCKET_SESSION='{secure=false,cookie_name="gsid",max_sessions=1000000,snapshot_file=""}' "${trust[@]}"
   # Warm up, and give the allocator time to hand back what the launch
   # used for a while (the app hashes a dummy password at launch: 19 MiB).
-  sessions_made "$PORT" "$3" 4000 "$script" >/dev/null
+  sessions_made "$PORT" "$3" 4000 bench/settle.lua >/dev/null
   sleep 2
-  sessions_made "$PORT" "$3" 1000 "$script" >/dev/null
+  sessions_made "$PORT" "$3" 1000 bench/settle.lua >/dev/null
   sleep 1
   local before after made
   before=$(rss "$PID")
-  made=$(( $(sessions_made "$PORT" "$3" "$REQUESTS" "$script") / 2 ))
+  made=$(( $(sessions_made "$PORT" "$3" "$REQUESTS" bench/settle.lua) / 2 ))
   sleep 2
   after=$(rss "$PID")
   echo "$1: RSS $before -> $after KiB after $made settled sessions: $(( (after - before) * 1024 / made )) bytes per session"
   kill "$PID"
 }
 app_mem=$(memory_row app-memory "$BIN" /counter)
-# The same with each session from an address of its own: the per-address
-# shares' bookkeeping shows (one address, as above, shares one queue).
-app_addresses_mem=$(memory_row app-memory-one-address-per-session "$BIN" /counter \
-  bench/settle_addresses.lua ROCKET_IP_HEADER=X-Real-IP)
+# The same with each session from an address of its own: what the
+# per-address shares keep shows (one address, as above, shares one queue).
+app_addresses_mem=$(memory_row app-memory-one-address-per-session "$BIN" /counter per-address)
 module_mem=$(memory_row module-memory "$EXAMPLES/counter" /)
 
 # --- the table -------------------------------------------------------------

@@ -24,7 +24,7 @@
 //! then), and keeps queues for no more addresses than the tier holds
 //! sessions (Redis drops the least recently seen address's queue first;
 //! the memory store forgets an address once its sessions have left the
-//! tier, and past the bound the one it has known longest).
+//! tier, and never one that still has a session there).
 //!
 //! The address is the one Rocket gives (`Request::client_ip`: the peer, or
 //! the `ip_header` behind a proxy that sets it), IPv6 folded to its /56:

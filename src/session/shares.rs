@@ -24,9 +24,13 @@
 //! lists the addresses with a queue, oldest first; each arrival looks at
 //! the next two, drops their keys whose session left the tier, and
 //! forgets an address whose queue is then empty, so queues go as their
-//! sessions do and the sweep keeps pace with new addresses. No more
-//! addresses than the tier's capacity are kept (the ring's oldest goes
-//! first), and no queue is longer than it.
+//! sessions do and the sweep keeps pace with new addresses. An address
+//! with a session still in the tier is never forgotten (were a flooding
+//! address's queue dropped, its sessions would escape its share), so the
+//! addresses kept are those with a session in the tier (no more than the
+//! tier holds) and those the sweep has yet to reach: each arrival adds at
+//! most one and sweeps two, four past the tier's capacity, so those stay
+//! fewer than the first. No queue is longer than the tier.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -129,8 +133,9 @@ impl Shares {
 
     /// Looks at the ring's next addresses (other than `arriving`): drops
     /// the keys at the front of each queue whose session left the tier, and
-    /// forgets an address whose queue is then empty. Then forgets the
-    /// oldest addresses past the tier's capacity.
+    /// forgets an address whose queue is then empty. An address with a
+    /// session in the tier is never forgotten: its queue is what holds a
+    /// flood to its share. Past the tier's capacity, the sweep goes faster.
     fn sweep(
         &self,
         state: &mut State,
@@ -138,7 +143,12 @@ impl Shares {
         still_in_tier: impl Fn(&StoreKey) -> bool,
     ) {
         let State { queues, ring } = state;
-        for _ in 0..SWEPT_PER_ARRIVAL.min(ring.len()) {
+        let swept = if queues.len() > self.capacity {
+            2 * SWEPT_PER_ARRIVAL
+        } else {
+            SWEPT_PER_ARRIVAL
+        };
+        for _ in 0..swept.min(ring.len()) {
             let Some(origin) = ring.pop_front() else {
                 break;
             };
@@ -156,16 +166,6 @@ impl Shares {
                 ring.push_back(origin);
             } else {
                 queues.remove(&origin);
-            }
-        }
-        while queues.len() > self.capacity {
-            let Some(origin) = ring.pop_front() else {
-                break;
-            };
-            if origin != arriving {
-                queues.remove(&origin);
-            } else {
-                ring.push_back(origin);
             }
         }
     }
@@ -265,11 +265,13 @@ mod tests {
             shares.arrive(origin(n), key(n), 0, live);
         }
         assert_eq!(shares.addresses(), 1000, "only the live ones");
-        // A tier of 100 never keeps more than 100 addresses.
+        // A tier of 100 whose sessions come and go, each from an address
+        // of its own: the addresses kept stay within twice the tier.
         let small = Shares::new(100, 16);
-        for n in 0..1000 {
-            small.arrive(origin(n), key(n), 0, |_| true);
+        for n in 0..10_000 {
+            let newest_100 = |k: &StoreKey| u128::from_le_bytes(k.0) + 100 > u128::from(n);
+            small.arrive(origin(n), key(n), 0, newest_100);
+            assert!(small.addresses() <= 200, "{} addresses", small.addresses());
         }
-        assert_eq!(small.addresses(), 100);
     }
 }
