@@ -235,10 +235,9 @@ impl Index {
     /// ends it.
     pub(crate) fn evict(&self, key: &StoreKey, place: Place) {
         let mut shard = self.lock(self.shard_of(key));
-        if let Some(&at) = shard.map.get(key) {
-            if shard.nodes[at as usize].place == place {
-                self.drop_node(&mut shard, at);
-            }
+        let found = shard.map.get(key).copied();
+        if let Some(at) = found.filter(|&at| shard.nodes[at as usize].place == place) {
+            self.drop_node(&mut shard, at);
         }
     }
 
