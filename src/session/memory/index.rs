@@ -157,11 +157,7 @@ impl Index {
 
     /// Whether `key` is in `place` (any tier, if `None`).
     pub(crate) fn contains(&self, key: &StoreKey, place: Option<Place>) -> bool {
-        let shard = self.lock(self.shard_of(key));
-        shard
-            .map
-            .get(key)
-            .is_some_and(|&at| place.is_none_or(|p| shard.nodes[at as usize].place == p))
+        self.lock(self.shard_of(key)).find(key, place).is_some()
     }
 
     /// Puts `slot` under `key` in `place` as its most recently used (in
@@ -224,10 +220,7 @@ impl Index {
     /// `place`, if given), without ending it.
     pub(crate) fn remove(&self, key: &StoreKey, place: Option<Place>) -> Option<Arc<Slot>> {
         let mut shard = self.lock(self.shard_of(key));
-        let at = *shard.map.get(key)?;
-        if place.is_some_and(|p| shard.nodes[at as usize].place != p) {
-            return None;
-        }
+        let at = shard.find(key, place)?;
         self.take(&mut shard, at)
     }
 
@@ -235,8 +228,7 @@ impl Index {
     /// ends it.
     pub(crate) fn evict(&self, key: &StoreKey, place: Place) {
         let mut shard = self.lock(self.shard_of(key));
-        let found = shard.map.get(key).copied();
-        if let Some(at) = found.filter(|&at| shard.nodes[at as usize].place == place) {
+        if let Some(at) = shard.find(key, Some(place)) {
             self.drop_node(&mut shard, at);
         }
     }
@@ -375,6 +367,14 @@ impl Index {
 }
 
 impl Shard {
+    /// The node of `key`, if it is in `place` (any tier, if `None`).
+    fn find(&self, key: &StoreKey, place: Option<Place>) -> Option<u32> {
+        let at = *self.map.get(key)?;
+        place
+            .is_none_or(|p| self.nodes[at as usize].place == p)
+            .then_some(at)
+    }
+
     fn alloc(&mut self, key: StoreKey, slot: Arc<Slot>, place: Place) -> u32 {
         let node = Node {
             key,
