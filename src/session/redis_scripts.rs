@@ -125,9 +125,10 @@ local function forget(m, owner, tier)
   end
   if owner and owner ~= '' then redis.call('SREM', P .. 'u:' .. owner, m) end
 end
--- Evicts the members of a tier past its cap, soonest to expire first.
-local function evict(tier)
-  local over = redis.call('ZCARD', P .. NAMES[tier]) - CAP[tier]
+-- Evicts the members of a tier past its cap, soonest to expire first;
+-- `count` is how many it holds, if the caller has just counted them.
+local function evict(tier, count)
+  local over = (count or redis.call('ZCARD', P .. NAMES[tier])) - CAP[tier]
   if over <= 0 then return end
   local victims = redis.call('ZPOPMIN', P .. NAMES[tier], over)
   for i = 1, #victims, 2 do
@@ -135,11 +136,12 @@ local function evict(tier)
   end
 end
 -- Member `m`, a session that client address `origin` began and that just
--- joined `tier`, joins that address's queue for the tier (oldest first).
--- While the tier is crowded, the address's own oldest sessions still in
--- it make way, up to 16 a call, until it holds no more than `share`;
--- below that, nobody does (see the memory store's `shares.rs`).
-local function take_share(origin, tier, m, share, now)
+-- joined `tier`, which now holds `count` sessions, joins that address's
+-- queue for the tier (oldest first). While the tier is crowded, the
+-- address's own oldest sessions still in it make way, up to 16 a call,
+-- until it holds no more than `share`; below that, nobody does (see the
+-- memory store's `shares.rs`). Returns how many sessions made way.
+local function take_share(origin, tier, m, share, now, count)
   local queue, zset = P .. tier .. ':' .. origin, P .. NAMES[tier]
   -- The addresses with a queue, by last arrival: no more of them than the
   -- tier holds sessions; the least recently seen one's queue goes.
@@ -149,20 +151,30 @@ local function take_share(origin, tier, m, share, now)
   end
   local len = redis.call('RPUSH', queue, m)
   redis.call('PEXPIRE', queue, IDLE)
-  local crowded = redis.call('ZCARD', zset) >= CROWDED[tier]
-  -- At most 16 off the front per call, so no script runs long: sessions
-  -- that left the tier (moved on, or evicted), and while the tier is
-  -- crowded, the address's oldest past its share.
-  for _ = 1, 16 do
-    local oldest = redis.call('LINDEX', queue, 0)
-    local live = redis.call('ZSCORE', zset, oldest)
-    if live and not (crowded and len > share) then break end
-    redis.call('LPOP', queue)
-    len = len - 1
-    if live then forget(oldest, nil, tier) end
+  local crowded, gone = count >= CROWDED[tier], 0
+  -- While the tier has room nobody makes way, and sessions that left it
+  -- (moved on, or ended) are cleared off the front on every eighth
+  -- arrival only: a queue carries a few of them, and most arrivals cost
+  -- three commands fewer.
+  if crowded or len % 8 == 0 then
+    -- At most 16 off the front per call, so no script runs long: sessions
+    -- that left the tier, and while it is crowded, the address's oldest
+    -- past its share.
+    for _ = 1, 16 do
+      local oldest = redis.call('LINDEX', queue, 0)
+      local live = redis.call('ZSCORE', zset, oldest)
+      if live and not (crowded and len > share) then break end
+      redis.call('LPOP', queue)
+      len = len - 1
+      if live then
+        forget(oldest, nil, tier)
+        gone = gone + 1
+      end
+    end
   end
   -- No queue needs to be longer than the tier.
   if len > CAP[tier] then redis.call('LPOP', queue) end
+  return gone
 end
 -- Ends `owner`'s least recently used sessions past PER_USER, sparing `keep`.
 local function cap_owner(owner, keep)
@@ -219,9 +231,10 @@ if refresh then
   redis.call('PEXPIRE', KEYS[1], ms)
   -- Only a member new to its tier can take the tier past its cap.
   if redis.call('ZADD', P .. NAMES[tier], now + ms, m) == 1 and tier == 'a' then
+    local count = redis.call('ZCARD', P .. 'anon')
     -- A returning visitor: its address's share of the anonymous tier.
-    if r[7] == 'f' and r[12] then take_share(r[12], 'a', m, RSHARE, now) end
-    evict('a')
+    if r[7] == 'f' and r[12] then count = count - take_share(r[12], 'a', m, RSHARE, now, count) end
+    evict('a', count)
   end
 end
 local owner, label = r[3] or '', r[6] or ''
@@ -305,9 +318,12 @@ local ends = write(KEYS[1], m, cur[1], cur[2], now, tier)
 if not ends then forget(m, cur[2], cur[3]) return 0 end
 if cur[3] and cur[3] ~= tier then redis.call('ZREM', P .. NAMES[cur[3]], m) end
 if redis.call('ZADD', P .. NAMES[tier], ends, m) == 1 then
+  local count = redis.call('ZCARD', P .. NAMES[tier])
   -- An address over its share of a crowded tier makes way first.
-  if tier == 'f' and (ARGV[8] or '') ~= '' then take_share(ARGV[8], 'f', m, SHARE, now) end
-  evict(tier)
+  if tier == 'f' and (ARGV[8] or '') ~= '' then
+    count = count - take_share(ARGV[8], 'f', m, SHARE, now, count)
+  end
+  evict(tier, count)
 end
 if tier == 'o' and ARGV[4] ~= '' and cur[2] ~= ARGV[4] then cap_owner(ARGV[4], m) end
 return 1

@@ -82,6 +82,7 @@ where
     anonymous_floods_never_evict_a_signed_in_users_session(&make).await;
     a_flood_from_one_address_evicts_only_its_own_sessions(&make, Flood::NewSessions).await;
     a_flood_from_one_address_evicts_only_its_own_sessions(&make, Flood::ReturningVisitors).await;
+    a_flood_that_begins_while_there_is_room_evicts_only_its_own_sessions(&make).await;
     many_visitors_behind_one_address_keep_their_sessions_while_there_is_room(&make).await;
     idle_and_absolute_timeouts_both_hold(&make).await;
     a_remembered_session_outlives_the_ordinary_idle_timeout_but_not_its_own(&make).await;
@@ -491,6 +492,88 @@ where
         kept += usize::from(load(&*store, k).await.is_some());
     }
     assert_eq!(kept as u64, share, "the flooder keeps its newest {share}");
+}
+
+/// A flood that begins while the tier has room: nobody makes way until
+/// the tier is crowded, and from then on the flooder alone does, so the
+/// tier never fills and nobody else is evicted, although half of the
+/// flooder's early sessions moved on and left their places in its queue
+/// behind. (The tier stays about as crowded as that: below it, nobody
+/// makes way, so the flooder keeps what is left of the room.)
+async fn a_flood_that_begins_while_there_is_room_evicts_only_its_own_sessions<F, Fut>(make: &F)
+where
+    F: Fn(Limits) -> Fut,
+    Fut: Future<Output = Arc<dyn SessionStore>>,
+{
+    use memsess::session::Origin;
+
+    // A fresh tier of 4,096, crowded from 3,072.
+    let limits = Limits {
+        max_sessions: 16_384,
+        ..LONG
+    };
+    let store = make(limits).await;
+    let crowded = Limits::crowded_at(limits.tiers().fresh);
+    let flooder = Origin::of("198.51.100.7".parse().unwrap());
+    let (mut flood, mut came_back) = (Vec::new(), Vec::new());
+    for i in 0..2000 {
+        let k = key();
+        store
+            .create(&k, record("{}", 1, None), Some(flooder))
+            .await
+            .unwrap();
+        if i % 2 == 0 {
+            // Comes back: on to the returning visitors' tier.
+            assert!(load(&*store, &k).await.is_some());
+            came_back.push(k);
+        } else {
+            flood.push(k);
+        }
+    }
+    // Visitors from addresses of their own; 2,500 new sessions in all.
+    let mut visitors = Vec::new();
+    for i in 0..1500u32 {
+        let (k, visitor) = (
+            key(),
+            Origin::of(std::net::Ipv4Addr::from(0x0a10_0000 + i).into()),
+        );
+        store
+            .create(&k, record("{}", 1, None), Some(visitor))
+            .await
+            .unwrap();
+        visitors.push(k);
+    }
+    // The flood goes on, well past the point where the tier is crowded.
+    for _ in 0..3000 {
+        let k = key();
+        store
+            .create(&k, record("{}", 1, None), Some(flooder))
+            .await
+            .unwrap();
+        flood.push(k);
+    }
+    for k in &visitors {
+        assert!(
+            load(&*store, k).await.is_some(),
+            "a visitor was evicted by another address's flood"
+        );
+    }
+    let mut kept = 0u64;
+    for k in &flood {
+        if load(&*store, k).await.is_some() {
+            kept += 1;
+        }
+    }
+    // Without the share the tier would have filled and evicted the oldest:
+    // the flooder's first sessions, then the visitors.
+    assert!(
+        (1..=crowded - 1500).contains(&kept),
+        "the flooder kept {kept} new sessions, more than the room left below {crowded}"
+    );
+    // A store shared with the next checks (one Redis) gets its room back.
+    for k in flood.iter().chain(&came_back).chain(&visitors) {
+        store.remove(k).await.unwrap();
+    }
 }
 
 async fn many_visitors_behind_one_address_keep_their_sessions_while_there_is_room<F, Fut>(make: &F)
