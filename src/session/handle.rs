@@ -3,11 +3,10 @@
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use serde_json::{Map, Value};
-
 use super::error::SessionError;
 use super::id::SessionId;
 use super::store::{now_ms, Lease, SessionStore};
+use super::values::Values;
 
 /// What the response should do with the session cookie.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +76,7 @@ pub(super) struct State {
     pub(super) is_new: bool,
     /// Which id and version the store holds for this session now.
     pub(super) stored: Option<(SessionId, u64)>,
-    pub(super) data: Map<String, Value>,
+    pub(super) data: Values,
     pub(super) created_ms: u64,
     pub(super) owner: Option<String>,
     pub(super) remembered: bool,
@@ -96,7 +95,7 @@ impl State {
             loaded: None,
             is_new: true,
             stored: None,
-            data: Map::new(),
+            data: Values::new(),
             created_ms: now_ms(),
             owner: None,
             remembered: false,
