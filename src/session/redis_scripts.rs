@@ -155,8 +155,10 @@ local function take_share(origin, tier, m, share, now, count)
   -- While the tier has room nobody makes way, and sessions that left it
   -- (moved on, or ended) are cleared off the front on every eighth
   -- arrival only: a queue carries a few of them, and most arrivals cost
-  -- three commands fewer.
-  if crowded or len % 8 == 0 then
+  -- three commands fewer. A queue at the tier's size is trimmed back to
+  -- it by every arrival, so its length no longer counts arrivals: it is
+  -- cleared on each.
+  if crowded or len % 8 == 0 or len > CAP[tier] then
     -- At most 16 off the front per call, so no script runs long: sessions
     -- that left the tier, and while it is crowded, the address's oldest
     -- past its share.

@@ -17,5 +17,6 @@ mod web;
 
 mod accounts;
 mod instances;
+mod queues;
 mod redis_server;
 mod store;
