@@ -181,8 +181,18 @@ if command -v redis-server >/dev/null; then
   start_server redis "$EXAMPLES/counter" ROCKET_SESSION="$REDIS_SESSION"
   wrk_row warmup warmup "http://127.0.0.1:$PORT/" -t2 -c32 -d2s -s bench/cookie.lua >/dev/null
   rows+=("$(wrk_row redis 'examples/hello, 32 connections' "http://127.0.0.1:$HELLO/" -t2 -c32 -s bench/cookie.lua)")
+  redis-cli -p "$RPORT" config resetstat >/dev/null
   rows+=("$(wrk_row redis 'examples/counter on Redis, 32 connections' "http://127.0.0.1:$PORT/" -t2 -c32 -s bench/cookie.lua)")
   REDIS_ROW=$(( ${#rows[@]} - 1 ))
+  # What Redis did per request of that row (its requests: req/s times the
+  # row's seconds): the scripts called, the commands they ran, and the time
+  # Redis spent in them. Redis's CPU follows the commands inside scripts.
+  redis_work=$(redis-cli -p "$RPORT" info commandstats | tr -d '\r' | awk -F'[:,=]' \
+    -v requests="$(awk -F'|' -v d="${DURATION%s}" '{print $3 * d}' <<<"${rows[$REDIS_ROW]}")" '
+      /^cmdstat_evalsha:/ { scripts = $3; usec = $5; next }
+      /^cmdstat_(config|ping|script)/ { next }
+      /^cmdstat_/ { commands += $3 }
+      END { printf "Redis per request of that row: %.2f scripts, %.1f commands inside them, %.1f us in scripts (INFO commandstats)", scripts / requests, commands / requests, usec / requests }')
   # Redis bytes per session: sessions that came back once, the way most do.
   redis-cli -p "$RPORT" flushall >/dev/null
   used() { redis-cli -p "$RPORT" info memory | awk -F: '/^used_memory:/ {print $2}' | tr -d '\r'; }
@@ -243,6 +253,7 @@ p99_of() { cut -d'|' -f5 <<<"${rows[$1]}"; }
 echo
 echo "logins during the burst: ${login_rps} req/s; /counter p99 idle $(p99_of "$IDLE_ROW"), during the burst $(p99_of "$BURST_ROW"), while snapshots are written $(p99_of "$SNAPSHOT_ROW") (a snapshot of $held sessions: $snapshot_size bytes)"
 [ -n "${REDIS_ROW:-}" ] && echo "Redis /counter p99 at 32 connections: $(p99_of "$REDIS_ROW")"
+[ -n "${redis_work:-}" ] && echo "$redis_work"
 echo "$app_mem"
 echo "$app_addresses_mem"
 echo "$module_mem"
