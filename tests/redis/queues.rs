@@ -46,6 +46,40 @@ fn queue_of(origin: Origin) -> Vec<u8> {
     [b"memsess:f:".as_slice(), &origin.0].concat()
 }
 
+/// The address an attacker floods from.
+fn flooder() -> Origin {
+    Origin::of("198.51.100.9".parse().unwrap())
+}
+
+/// `count` new sessions of `origin` that each come back at once (so
+/// leave the fresh tier, and their places in the address's queue behind).
+async fn sessions_that_move_on(store: &dyn SessionStore, origin: Origin, count: u64) {
+    for _ in 0..count {
+        let k = SessionId::generate().key();
+        store.create(&k, record(), Some(origin)).await.unwrap();
+        comes_back(store, &k).await;
+    }
+}
+
+/// A store whose fresh tier holds 2,000 (crowded from 976), and one
+/// session of the flooder's that stays at the front of its queue, behind
+/// which 2,000 that moved on take the queue to the tier's size (and trim
+/// the one that stayed off its front).
+async fn a_queue_at_the_tiers_size(url: &str) -> (Arc<dyn SessionStore>, Limits) {
+    let limits = Limits {
+        max_sessions: 8_000,
+        ..LONG
+    };
+    let store = store(url, limits);
+    let stays = SessionId::generate().key();
+    store
+        .create(&stays, record(), Some(flooder()))
+        .await
+        .unwrap();
+    sessions_that_move_on(&*store, flooder(), limits.tiers().fresh).await;
+    (store, limits)
+}
+
 /// A queue that reached the tier's size (its front held by one session
 /// that stayed, behind it sessions that moved on) is trimmed back to it by
 /// every arrival, so its length stops counting arrivals (a clearing on
@@ -54,38 +88,18 @@ fn queue_of(origin: Origin) -> Vec<u8> {
 #[rocket::async_test]
 async fn a_queue_at_the_tiers_cap_is_still_cleared_of_departed_sessions() {
     let redis = RedisServer::start();
-    // A fresh tier of 2,000, crowded from 976.
-    let limits = Limits {
-        max_sessions: 8_000,
-        ..LONG
-    };
+    let (store, limits) = a_queue_at_the_tiers_size(&redis.url()).await;
     let cap = limits.tiers().fresh;
-    let store = store(&redis.url(), limits);
     let mut conn = conn(&redis.url()).await;
-    let flooder = Origin::of("198.51.100.9".parse().unwrap());
-    // One session that stays: the queue's front.
-    let stays = SessionId::generate().key();
-    store.create(&stays, record(), Some(flooder)).await.unwrap();
-    // Sessions that all come back (leave the fresh tier), enough to take the
-    // queue to the cap and trim the one that stayed off its front.
-    for _ in 0..cap {
-        let k = SessionId::generate().key();
-        store.create(&k, record(), Some(flooder)).await.unwrap();
-        comes_back(&*store, &k).await;
-    }
     assert!(
         zcard(&mut conn, "memsess:fresh").await < 10,
         "the tier has room"
     );
     // More of the same: every one moves on, the tier stays all but empty.
-    for _ in 0..400 {
-        let k = SessionId::generate().key();
-        store.create(&k, record(), Some(flooder)).await.unwrap();
-        comes_back(&*store, &k).await;
-    }
+    sessions_that_move_on(&*store, flooder(), 400).await;
     // 16 cleared on every eighth arrival, or on every arrival: 400
     // arrivals shrink it by at least ~400.
-    let len = llen(&mut conn, queue_of(flooder)).await;
+    let len = llen(&mut conn, queue_of(flooder())).await;
     assert!(
         len < cap - 200,
         "the address's queue holds {len} entries (cap {cap}) although none of its sessions is in the tier"
@@ -100,24 +114,10 @@ async fn a_queue_at_the_tiers_cap_is_still_cleared_of_departed_sessions() {
 #[rocket::async_test]
 async fn a_flood_behind_a_queue_full_of_departed_sessions_evicts_only_its_own() {
     let redis = RedisServer::start();
-    let limits = Limits {
-        max_sessions: 8_000,
-        ..LONG
-    };
+    let (store, limits) = a_queue_at_the_tiers_size(&redis.url()).await;
     let cap = limits.tiers().fresh;
     let crowded = Limits::crowded_at(cap);
-    let store = store(&redis.url(), limits);
     let mut conn = conn(&redis.url()).await;
-    let flooder = Origin::of("198.51.100.9".parse().unwrap());
-    let stays = SessionId::generate().key();
-    store.create(&stays, record(), Some(flooder)).await.unwrap();
-    let mut came_back = Vec::new();
-    for _ in 0..cap {
-        let k = SessionId::generate().key();
-        store.create(&k, record(), Some(flooder)).await.unwrap();
-        comes_back(&*store, &k).await;
-        came_back.push(k);
-    }
     // Visitors of their own addresses take the tier to just below crowded.
     let mut visitors = Vec::new();
     for i in 0..(crowded - 2) as u32 {
@@ -132,7 +132,7 @@ async fn a_flood_behind_a_queue_full_of_departed_sessions_evicts_only_its_own() 
     let mut most = 0;
     for _ in 0..3 * cap {
         store
-            .create(&SessionId::generate().key(), record(), Some(flooder))
+            .create(&SessionId::generate().key(), record(), Some(flooder()))
             .await
             .unwrap();
         let n = zcard(&mut conn, "memsess:fresh").await;
