@@ -9,6 +9,14 @@
 //! the request read the value (with a five-line cart, 123 allocations a
 //! request became 102, and the load 30 % fewer instructions; a session of
 //! one small number pays ~1 % more, for its value's own allocation).
+//!
+//! What is stored is still one compact JSON object, which any version
+//! reads. Each value's text is as serde_json writes it (a struct's fields
+//! in their declared order, where a `Value` sorted them), a value the
+//! request did not touch is saved back exactly as it was loaded, and a
+//! value that cannot be read (damaged, or nested past serde_json's depth
+//! limit) reads as none and costs only its own key, where the whole
+//! session used to be refused.
 
 use std::collections::BTreeMap;
 

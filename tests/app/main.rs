@@ -30,3 +30,4 @@ mod remember;
 mod restart;
 mod store;
 mod timeouts;
+mod values;

@@ -20,3 +20,4 @@ mod instances;
 mod queues;
 mod redis_server;
 mod store;
+mod values;
