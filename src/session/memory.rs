@@ -250,11 +250,16 @@ impl SessionStore for MemoryStore {
         if place == Place::Fresh {
             // The client came back with the cookie: first its address's
             // share of returning visitors makes room (see `origin.rs`).
-            if let Some(origin) = origin {
-                let shares = &self.returning_shares;
-                take_share(shares, &self.index, Place::Anonymous, origin, *key);
+            let move_on = || {
+                self.index.move_to(key, Place::Anonymous);
+            };
+            match origin {
+                Some(origin) => {
+                    let shares = &self.returning_shares;
+                    take_share(shares, &self.index, Place::Anonymous, origin, *key, move_on);
+                }
+                None => move_on(),
             }
-            self.index.move_to(key, Place::Anonymous);
         }
         Ok(Some((record, Lease::new(guard))))
     }
@@ -332,7 +337,7 @@ impl SessionStore for MemoryStore {
                 self.index.insert(*new, slot, Place::Owned);
             }
             _ => {
-                self.place(*new, record, to, None).await;
+                self.place(*new, record, to).await;
             }
         }
         Ok(())

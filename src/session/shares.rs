@@ -31,6 +31,12 @@
 //! tier holds) and those the sweep has yet to reach: each arrival adds at
 //! most one and sweeps two, four past the tier's capacity, so those stay
 //! fewer than the first. No queue is longer than the tier.
+//!
+//! **Locks.** An arrival holds its share's lock while it checks keys
+//! against the store's index, while the sessions that make way are
+//! evicted and while its own session joins the tier, so no other arrival
+//! sees the address in between. The index's locks (and an evicted slot's)
+//! are only ever taken under it, never the other way round.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -89,16 +95,22 @@ impl Shares {
     }
 
     /// Records a session of `origin` joining the tier, which holds
-    /// `tier_len` sessions with it; returns the sessions of the same
-    /// address that must make way for it (before it goes in, so that the
-    /// tier's own eviction never has to). `still_in_tier` says whether a
-    /// key's session is still in the tier; `key` itself counts as in it.
+    /// `tier_len` sessions with it, and works out which sessions of the
+    /// same address must make way for it (before it goes in, so that the
+    /// tier's own eviction never has to). `join` gets those, makes them go
+    /// and puts the new session in the tier, all while this lock is held:
+    /// otherwise another address's arrival could sweep this address in
+    /// between, find its only key's session not yet in the tier, and
+    /// forget the address, and that session would count toward no share.
+    /// `still_in_tier` says whether a key's session is still in the tier;
+    /// `key` itself counts as in it. Returns the sessions that made way.
     pub(crate) fn arrive(
         &self,
         origin: Origin,
         key: StoreKey,
         tier_len: u64,
         still_in_tier: impl Fn(&StoreKey) -> bool,
+        join: impl FnOnce(&[StoreKey]),
     ) -> Vec<StoreKey> {
         let mut state = self.lock();
         let State { queues, ring } = &mut *state;
@@ -127,6 +139,7 @@ impl Shares {
         if queue.len() > self.capacity {
             queue.pop_front();
         }
+        join(&evicted);
         self.sweep(&mut state, origin, &still_in_tier);
         evicted
     }
@@ -191,18 +204,18 @@ mod tests {
         let (here, there) = (Origin([1; 16]), Origin([2; 16]));
         let fresh = |_: &StoreKey| true;
         for (origin, key) in [(here, 1), (there, 9), (here, 2)] {
-            let evicted = shares.arrive(origin, StoreKey([key; 16]), CROWDED, fresh);
+            let evicted = shares.arrive(origin, StoreKey([key; 16]), CROWDED, fresh, |_| ());
             assert!(evicted.is_empty());
         }
         assert_eq!(
-            shares.arrive(here, StoreKey([3; 16]), CROWDED, fresh),
+            shares.arrive(here, StoreKey([3; 16]), CROWDED, fresh, |_| ()),
             [StoreKey([1; 16])]
         );
         // A session whose client came back is no longer counted.
         let gone = StoreKey([2; 16]);
         let fresh = |k: &StoreKey| *k != gone;
         assert!(shares
-            .arrive(here, StoreKey([4; 16]), CROWDED, fresh)
+            .arrive(here, StoreKey([4; 16]), CROWDED, fresh, |_| ())
             .is_empty());
     }
 
@@ -214,11 +227,17 @@ mod tests {
         let fresh = |_: &StoreKey| true;
         assert!(!shares.crowded(17_999) && shares.crowded(18_000));
         for key in 1..=8u8 {
-            let evicted = shares.arrive(here, StoreKey([key; 16]), 17_990 + u64::from(key), fresh);
+            let evicted = shares.arrive(
+                here,
+                StoreKey([key; 16]),
+                17_990 + u64::from(key),
+                fresh,
+                |_| (),
+            );
             assert!(evicted.is_empty(), "evicted below crowded: {key}");
         }
         // The tier is crowded now: the address keeps its newest 2.
-        let evicted = shares.arrive(here, StoreKey([9; 16]), 18_000, fresh);
+        let evicted = shares.arrive(here, StoreKey([9; 16]), 18_000, fresh, |_| ());
         let oldest: Vec<StoreKey> = (1..=7).map(|k| StoreKey([k; 16])).collect();
         assert_eq!(evicted, oldest);
     }
@@ -230,20 +249,41 @@ mod tests {
         let fresh = |_: &StoreKey| true;
         for key in 0..100u8 {
             let key = StoreKey([key; 16]);
-            assert!(shares.arrive(here, key, 0, fresh).is_empty());
+            assert!(shares.arrive(here, key, 0, fresh, |_| ()).is_empty());
         }
         // 100 queued, then a crowded tier: each arrival adds one and
         // takes up to 16, oldest first, until the address is at its share
         // of 2; from then on each arrival makes way for itself.
         let mut evicted = Vec::new();
         for key in 200..208u8 {
-            let gone = shares.arrive(here, StoreKey([key; 16]), 18_000, fresh);
+            let gone = shares.arrive(here, StoreKey([key; 16]), 18_000, fresh, |_| ());
             evicted.push(gone.len());
             if key == 200 {
                 assert_eq!(gone[0], StoreKey([0; 16]), "oldest first");
             }
         }
         assert_eq!(evicted, [16, 16, 16, 16, 16, 16, 9, 1]);
+    }
+
+    /// The new session goes in while the share's lock is held, after the
+    /// sessions that make way for it have been named.
+    #[test]
+    fn the_session_joins_the_tier_while_the_share_is_locked() {
+        let shares = Shares::new(10, 1);
+        let here = Origin([1; 16]);
+        let fresh = |_: &StoreKey| true;
+        shares.arrive(here, StoreKey([1; 16]), CROWDED, fresh, |_| ());
+        let mut joined = false;
+        let evicted = shares.arrive(here, StoreKey([2; 16]), CROWDED, fresh, |evicted| {
+            assert_eq!(evicted, [StoreKey([1; 16])]);
+            assert!(
+                shares.state.try_lock().is_err(),
+                "joined after the lock was let go"
+            );
+            joined = true;
+        });
+        assert!(joined);
+        assert_eq!(evicted, [StoreKey([1; 16])]);
     }
 
     /// Visitors who each come from an address of their own: the address
@@ -256,13 +296,13 @@ mod tests {
         let origin = |n: u32| Origin(u128::from(n).to_be_bytes());
         // 1,000 visitors whose sessions then move on (or expire).
         for n in 0..1000 {
-            shares.arrive(origin(n), key(n), 0, |_| true);
+            shares.arrive(origin(n), key(n), 0, |_| true, |_| ());
         }
         assert_eq!(shares.addresses(), 1000);
         // 1,000 more while the first thousand's sessions are gone.
         let live = |k: &StoreKey| u128::from_le_bytes(k.0) >= 1000;
         for n in 1000..2000 {
-            shares.arrive(origin(n), key(n), 0, live);
+            shares.arrive(origin(n), key(n), 0, live, |_| ());
         }
         assert_eq!(shares.addresses(), 1000, "only the live ones");
         // A tier of 100 whose sessions come and go, each from an address
@@ -270,7 +310,7 @@ mod tests {
         let small = Shares::new(100, 16);
         for n in 0..10_000 {
             let newest_100 = |k: &StoreKey| u128::from_le_bytes(k.0) + 100 > u128::from(n);
-            small.arrive(origin(n), key(n), 0, newest_100);
+            small.arrive(origin(n), key(n), 0, newest_100, |_| ());
             assert!(small.addresses() <= 200, "{} addresses", small.addresses());
         }
     }

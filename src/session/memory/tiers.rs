@@ -61,24 +61,29 @@ impl MemoryStore {
         // remembered one starts in the anonymous tier) keeps its origin,
         // until its client comes back.
         let origin = origin.filter(|_| record.owner.is_none() && !record.remembered);
-        if let Some(origin) = origin {
-            // Room is made before the session goes in, so that the tier's
-            // own eviction never has to.
-            take_share(&self.fresh_shares, &self.index, Place::Fresh, origin, key);
+        match origin {
+            Some(origin) => {
+                // Room is made before the session goes in, so that the
+                // tier's own eviction never has to. (Anonymous and not
+                // remembered: the fresh tier, and no owner to index.)
+                let slot = Slot::new(record, now_ms(), false, Some(origin));
+                let join = || self.index.insert(key, slot, Place::Fresh);
+                take_share(
+                    &self.fresh_shares,
+                    &self.index,
+                    Place::Fresh,
+                    origin,
+                    key,
+                    join,
+                );
+            }
+            None => self.place(key, record, Place::Fresh).await,
         }
-        self.place(key, record, Place::Fresh, origin).await;
         Ok(())
     }
 
-    /// Puts a new slot for `record`, begun at `origin`, in its tier and
-    /// indexes its owner.
-    pub(super) async fn place(
-        &self,
-        key: StoreKey,
-        record: Record,
-        place: Place,
-        origin: Option<Origin>,
-    ) {
+    /// Puts a new slot for `record` in its tier and indexes its owner.
+    pub(super) async fn place(&self, key: StoreKey, record: Record, place: Place) {
         // A remembered session starts in the anonymous tier: a new one's
         // client has not come back, and the fresh tier is for those.
         let place = match place {
@@ -86,7 +91,7 @@ impl MemoryStore {
             place => place,
         };
         let owner = record.owner.clone();
-        let slot = Slot::new(record, now_ms(), false, origin);
+        let slot = Slot::new(record, now_ms(), false, None);
         match owner {
             Some(owner) => {
                 self.owners.insert(&owner, key, slot.clone());
@@ -117,20 +122,25 @@ impl MemoryStore {
     }
 }
 
-/// `key`, a session of `origin` about to join tier `place`, takes its
-/// place in that address's share of the tier (`shares`): while the tier
-/// is crowded, the address's own oldest sessions past the share are
-/// evicted first (see `shares.rs`).
+/// `key`, a session of `origin`, joins tier `place` (`join` puts it
+/// there) and takes its place in that address's share of the tier
+/// (`shares`): while the tier is crowded, the address's own oldest
+/// sessions past the share are evicted first. Both happen under the
+/// share's lock (see `shares.rs`).
 pub(super) fn take_share(
     shares: &Shares,
     index: &Index,
     place: Place,
     origin: Origin,
     key: StoreKey,
+    join: impl FnOnce(),
 ) {
     let len = index.len(place) + 1;
-    let evicted = shares.arrive(origin, key, len, |k| index.contains(k, Some(place)));
-    for key in evicted {
-        index.evict(&key, place);
-    }
+    let still_in_tier = |k: &StoreKey| index.contains(k, Some(place));
+    shares.arrive(origin, key, len, still_in_tier, |evicted| {
+        for key in evicted {
+            index.evict(key, place);
+        }
+        join();
+    });
 }
