@@ -9,11 +9,21 @@ use serde_json::{json, Map, Value};
 
 use crate::redis_server::RedisServer;
 
+/// A store on `redis` and the session stored as `text`, loaded.
+async fn loaded(redis: &RedisServer, text: &str) -> (Arc<dyn SessionStore>, SessionId, Session) {
+    let store: Arc<dyn SessionStore> =
+        Arc::new(RedisStore::with_limits(&redis.url(), crate::conformance::LONG).unwrap());
+    let id = SessionId::generate();
+    let record = memsess::session::Record::new(text, 1);
+    store.save(&id.key(), None, record).await.unwrap();
+    let session = Session::load(store.clone(), id).await.unwrap();
+    assert!(!session.is_new());
+    (store, id, session)
+}
+
 #[rocket::async_test]
 async fn old_format_records_in_redis_load_and_read_as_before() {
     let redis = RedisServer::start();
-    let store: Arc<dyn SessionStore> =
-        Arc::new(RedisStore::with_limits(&redis.url(), crate::conformance::LONG).unwrap());
     let value = json!({
         "big": u64::MAX, "neg": i64::MIN, "f": 0.1, "s": "q\"\\\n\u{0}\u{2028}é😀",
         "cart": {"lines": [{"product_id": "mug", "quantity": 99}]}, "none": null
@@ -26,17 +36,7 @@ async fn old_format_records_in_redis_load_and_read_as_before() {
     );
     let text = serde_json::to_string(&old).unwrap();
 
-    let id = SessionId::generate();
-    store
-        .save(
-            &id.key(),
-            None,
-            memsess::session::Record::new(text.as_str(), 1),
-        )
-        .await
-        .unwrap();
-    let session = Session::load(store.clone(), id).await.unwrap();
-    assert!(!session.is_new());
+    let (store, id, session) = loaded(&redis, &text).await;
     assert_eq!(session.get::<Value>("v"), Some(value));
     assert_eq!(session.get::<u64>("v").map(|_| ()), None);
     assert!(session.take::<Value>("flash").is_some());
@@ -52,24 +52,12 @@ async fn old_format_records_in_redis_load_and_read_as_before() {
 #[rocket::async_test]
 async fn a_deep_value_in_redis_costs_only_its_own_key() {
     let redis = RedisServer::start();
-    let store: Arc<dyn SessionStore> =
-        Arc::new(RedisStore::with_limits(&redis.url(), crate::conformance::LONG).unwrap());
     let text = format!(
         r#"{{"cart":[1],"tree":{}0{}}}"#,
         "[".repeat(100_000),
         "]".repeat(100_000)
     );
-    let id = SessionId::generate();
-    store
-        .save(
-            &id.key(),
-            None,
-            memsess::session::Record::new(text.as_str(), 1),
-        )
-        .await
-        .unwrap();
-    let session = Session::load(store.clone(), id).await.unwrap();
-    assert!(!session.is_new());
+    let (_store, _id, session) = loaded(&redis, &text).await;
     assert_eq!(session.get::<Vec<u32>>("cart"), Some(vec![1]));
     assert_eq!(session.get::<Value>("tree"), None);
     session.insert("n", 1).unwrap();
