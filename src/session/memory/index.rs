@@ -4,10 +4,11 @@
 //!
 //! The map is split into shards by key (keys are SHA-256 output, so they
 //! spread evenly), each behind a plain mutex held for a lookup or a move
-//! and never across an `await`. A shard is a hash map from key to a node
+//! and never across an `await`. A shard is a hash table from key to a node
 //! in a vector of nodes; a node links to its neighbours in its tier's list
-//! by index, so a session costs its map entry and one node (about 70
-//! bytes) and no allocation of its own besides the slot. The `lru` crate
+//! by index, so a session costs one node (40 bytes) and its number in the
+//! shard's table (4 bytes; the table finds it by the key in the node), and
+//! no allocation of its own besides the slot. The `lru` crate
 //! would allocate a node per entry (under the system allocator, each
 //! long-lived allocation among a request's short-lived ones pins its
 //! memory page), and moka, which the store used before, kept six
@@ -29,16 +30,16 @@
 //! leave as fast as new ones come; [`Index::sweep`] drops all of them (for
 //! `len`); every read checks the clock anyway (the store's `acquire`).
 //!
-//! **Room kept.** A shard's vector of nodes and its map keep the room of
-//! their busiest moment (about 65 bytes per session of that peak, reused
+//! **Room kept.** A shard's vector of nodes and its table keep the room of
+//! their busiest moment (about 50 bytes per session of that peak, reused
 //! by the sessions that come after it); the sessions' own memory, most of
 //! it, goes back when they end.
 
-use std::collections::HashMap;
+use hashbrown::HashTable;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use super::super::id::{KeyHashBuilder, StoreKey};
+use super::super::id::StoreKey;
 use super::super::limits::Limits;
 use super::super::owners::OwnerIndex;
 use super::super::record::now_ms;
@@ -88,7 +89,9 @@ impl Default for List {
 
 #[derive(Default)]
 struct Shard {
-    map: HashMap<StoreKey, u32, KeyHashBuilder>,
+    // The nodes in use, found by their keys' hash: a node's number is all
+    // it holds, since the node has the key.
+    map: HashTable<u32>,
     nodes: Vec<Node>,
     free: Option<u32>,
     lists: [List; 3],
@@ -147,7 +150,7 @@ impl Index {
     /// tier's most recently used.
     pub(crate) fn get(&self, key: &StoreKey, used: bool) -> Option<(Arc<Slot>, Place)> {
         let mut shard = self.lock(self.shard_of(key));
-        let at = *shard.map.get(key)?;
+        let at = shard.at(key)?;
         if used {
             shard.make_newest(at);
         }
@@ -168,7 +171,7 @@ impl Index {
         let over = {
             let mut shard = self.lock(s);
             self.sweep_tail(&mut shard, place, SWEEP_PER_ARRIVAL);
-            match shard.map.get(&key).copied() {
+            match shard.at(&key) {
                 Some(at) => {
                     // Only a snapshot could name a key twice, and it
                     // does not; were one replaced, it would end.
@@ -180,7 +183,7 @@ impl Index {
                 }
                 None => {
                     let at = shard.alloc(key, slot, place);
-                    shard.map.insert(key, at);
+                    shard.index(key, at);
                     shard.push_front(at);
                     self.counts[place as usize].fetch_add(1, Ordering::Relaxed);
                 }
@@ -199,12 +202,12 @@ impl Index {
         let s = self.shard_of(key);
         let over = {
             let mut shard = self.lock(s);
-            let Some(at) = shard.map.get(key).copied() else {
+            let Some(at) = shard.at(key) else {
                 return false;
             };
             self.sweep_tail(&mut shard, to, SWEEP_PER_ARRIVAL);
             // The sweep may have dropped it, if it was expired.
-            if shard.map.get(key) != Some(&at) {
+            if shard.at(key) != Some(at) {
                 return false;
             }
             self.relink(&mut shard, at, to);
@@ -292,7 +295,7 @@ impl Index {
         let node = &shard.nodes[at as usize];
         let (key, place) = (node.key, node.place);
         shard.unlink(at);
-        shard.map.remove(&key);
+        shard.unindex(&key);
         self.counts[place as usize].fetch_sub(1, Ordering::Relaxed);
         shard.release(at)
     }
@@ -366,10 +369,40 @@ impl Index {
     }
 }
 
+/// Where `key` goes in a shard's table: its first 64 bits (keys are
+/// SHA-256 output; the shard was chosen by other bits of it).
+fn hash(key: &StoreKey) -> u64 {
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&key.0[..8]);
+    u64::from_le_bytes(first)
+}
+
 impl Shard {
+    /// The node of `key`.
+    fn at(&self, key: &StoreKey) -> Option<u32> {
+        let nodes = &self.nodes;
+        self.map
+            .find(hash(key), |&at| nodes[at as usize].key == *key)
+            .copied()
+    }
+
+    /// Makes node `at`, which holds `key`, findable by it.
+    fn index(&mut self, key: StoreKey, at: u32) {
+        let Shard { map, nodes, .. } = self;
+        map.insert_unique(hash(&key), at, |&at| hash(&nodes[at as usize].key));
+    }
+
+    /// Makes `key`'s node no longer findable.
+    fn unindex(&mut self, key: &StoreKey) {
+        let Shard { map, nodes, .. } = self;
+        if let Ok(entry) = map.find_entry(hash(key), |&at| nodes[at as usize].key == *key) {
+            entry.remove();
+        }
+    }
+
     /// The node of `key`, if it is in `place` (any tier, if `None`).
     fn find(&self, key: &StoreKey, place: Option<Place>) -> Option<u32> {
-        let at = *self.map.get(key)?;
+        let at = self.at(key)?;
         place
             .is_none_or(|p| self.nodes[at as usize].place == p)
             .then_some(at)
@@ -445,6 +478,7 @@ impl Shard {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
     use std::time::Duration;
 
     use super::super::super::record::Record;
@@ -549,7 +583,7 @@ mod tests {
                     let node = &shard.nodes[at as usize];
                     assert_eq!((node.prev, node.place as usize), (prev, p));
                     assert!(node.slot.is_some());
-                    assert_eq!(shard.map.get(&node.key), Some(&at));
+                    assert_eq!(shard.at(&node.key), Some(at));
                     assert_eq!(index.shard_of(&node.key), s);
                     assert!(listed < shard.nodes.len(), "a cycle");
                     keys.push(node.key);
