@@ -477,6 +477,9 @@ impl Shard {
 }
 
 #[cfg(test)]
+mod model_tests;
+
+#[cfg(test)]
 mod tests {
     use std::collections::HashMap;
     use std::time::Duration;
