@@ -54,6 +54,8 @@ use super::slot::{end, fence, Slot};
 use super::store::{Lease, Record, SessionInfo, SessionStore, StoreError, StoreResult};
 
 mod index;
+#[cfg(test)]
+mod snapshot_tests;
 mod tiers;
 pub(crate) use index::Index;
 use tiers::take_share;
@@ -167,7 +169,10 @@ impl MemoryStore {
         self.index.insert(key, slot, place);
     }
 
-    /// Notes a change for the next snapshot.
+    /// Notes a change for the next snapshot. Called once the change has
+    /// landed: a snapshot clears the mark as it begins, so a change marked
+    /// before it lands could be missed by that snapshot and by the last
+    /// one, written at a graceful stop, too.
     fn touch(&self) {
         if let Some(persistence) = &self.persistence {
             persistence.touch();
@@ -246,7 +251,6 @@ impl SessionStore for MemoryStore {
             return Ok(None);
         };
         slot.touch(now);
-        self.touch();
         if place == Place::Fresh {
             // The client came back with the cookie: first its address's
             // share of returning visitors makes room (see `origin.rs`).
@@ -261,6 +265,7 @@ impl SessionStore for MemoryStore {
                 None => move_on(),
             }
         }
+        self.touch();
         Ok(Some((record, Lease::new(guard))))
     }
 
@@ -277,7 +282,6 @@ impl SessionStore for MemoryStore {
         let Some(version) = expected else {
             return self.insert_new(*key, record, None).await;
         };
-        self.touch();
         let (slot, place) = self.find(key).ok_or(StoreError::Gone)?;
         let (gained, remembered) = {
             let mut state = slot.lock();
@@ -308,6 +312,9 @@ impl SessionStore for MemoryStore {
             // come back; a remembered one starts among the anonymous.
             self.index.move_to(key, Place::Anonymous);
         }
+        // Once the change has landed: a snapshot that began before it
+        // missed it, and the next must not (see `touch`).
+        self.touch();
         Ok(())
     }
 
@@ -340,6 +347,7 @@ impl SessionStore for MemoryStore {
                 self.place(*new, record, to).await;
             }
         }
+        self.touch();
         Ok(())
     }
 
@@ -389,11 +397,8 @@ impl SessionStore for MemoryStore {
         while !self.locks.is_empty() && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        if !persistence.is_dirty() {
-            return Ok(());
-        }
         let index = self.index.clone();
-        tokio::task::spawn_blocking(move || persistence.write(&index))
+        tokio::task::spawn_blocking(move || persistence.write_if_changed(&index))
             .await
             .map_err(|e| StoreError::Unavailable(e.to_string()))?
             .map_err(|e| StoreError::Unavailable(format!("writing the snapshot: {e}")))

@@ -301,6 +301,34 @@ impl Persistence {
     /// module docs.
     pub(crate) fn write(&self, index: &Index) -> io::Result<()> {
         let _one = self.writing.lock().unwrap_or_else(PoisonError::into_inner);
+        self.write_now(index)
+    }
+
+    /// Writes a snapshot if something changed since the last one began,
+    /// once any snapshot being written is on disk (blocking): what a
+    /// graceful stop does. That snapshot cleared the mark as it began, so
+    /// without the wait, the stop would find nothing to do and return
+    /// before the file holds what it copied.
+    pub(crate) fn write_if_changed(&self, index: &Index) -> io::Result<()> {
+        let _one = self.writing.lock().unwrap_or_else(PoisonError::into_inner);
+        if !self.is_dirty() {
+            return Ok(());
+        }
+        self.write_now(index)
+    }
+
+    /// What a snapshot does as it begins: takes the writing lock and
+    /// clears the mark; the snapshot is "written" when the guard goes
+    /// (for tests).
+    #[cfg(test)]
+    pub(crate) fn begin_writing(&self) -> std::sync::MutexGuard<'_, ()> {
+        let one = self.writing.lock().unwrap_or_else(PoisonError::into_inner);
+        self.dirty.store(false, Ordering::Relaxed);
+        one
+    }
+
+    /// [`write`](Self::write), with the writing lock held.
+    fn write_now(&self, index: &Index) -> io::Result<()> {
         let started = Instant::now();
         // Changes from here on make the next snapshot due.
         self.dirty.store(false, Ordering::Relaxed);

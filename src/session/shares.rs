@@ -183,6 +183,12 @@ impl Shares {
         }
     }
 
+    /// Holds the share's lock, as a busy arrival does (for tests).
+    #[cfg(test)]
+    pub(crate) fn hold(&self) -> MutexGuard<'_, impl Sized> {
+        self.lock()
+    }
+
     /// How many addresses have a queue.
     #[cfg(test)]
     fn addresses(&self) -> usize {

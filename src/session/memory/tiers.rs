@@ -51,7 +51,6 @@ impl MemoryStore {
         record: Record,
         origin: Option<Origin>,
     ) -> StoreResult<()> {
-        self.touch();
         // Its key comes from a fresh random id, so only this request can
         // be creating it.
         if self.holds(&key) {
@@ -79,6 +78,7 @@ impl MemoryStore {
             }
             None => self.place(key, record, Place::Fresh).await,
         }
+        self.touch();
         Ok(())
     }
 
