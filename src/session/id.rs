@@ -176,13 +176,20 @@ impl FromStr for SessionId {
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct StoreKey(pub [u8; 16]);
 
-/// A key is already a uniform hash, so its first 8 bytes are its hash:
-/// maps keyed by it skip hashing it again (see [`KeyHasher`]).
-impl std::hash::Hash for StoreKey {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+impl StoreKey {
+    /// A key is already a uniform hash, so its first 8 bytes are its hash
+    /// in a table: maps keyed by it skip hashing it again (see
+    /// [`KeyHasher`]), and so does the memory store's index.
+    pub(crate) fn table_hash(&self) -> u64 {
         let mut first = [0u8; 8];
         first.copy_from_slice(&self.0[..8]);
-        state.write_u64(u64::from_le_bytes(first));
+        u64::from_le_bytes(first)
+    }
+}
+
+impl std::hash::Hash for StoreKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.table_hash());
     }
 }
 

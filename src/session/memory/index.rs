@@ -369,33 +369,27 @@ impl Index {
     }
 }
 
-/// Where `key` goes in a shard's table: its first 64 bits (keys are
-/// SHA-256 output; the shard was chosen by other bits of it).
-fn hash(key: &StoreKey) -> u64 {
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&key.0[..8]);
-    u64::from_le_bytes(first)
-}
-
 impl Shard {
     /// The node of `key`.
     fn at(&self, key: &StoreKey) -> Option<u32> {
         let nodes = &self.nodes;
         self.map
-            .find(hash(key), |&at| nodes[at as usize].key == *key)
+            .find(key.table_hash(), |&at| nodes[at as usize].key == *key)
             .copied()
     }
 
     /// Makes node `at`, which holds `key`, findable by it.
     fn index(&mut self, key: StoreKey, at: u32) {
         let Shard { map, nodes, .. } = self;
-        map.insert_unique(hash(&key), at, |&at| hash(&nodes[at as usize].key));
+        map.insert_unique(key.table_hash(), at, |&at| {
+            nodes[at as usize].key.table_hash()
+        });
     }
 
     /// Makes `key`'s node no longer findable.
     fn unindex(&mut self, key: &StoreKey) {
         let Shard { map, nodes, .. } = self;
-        if let Ok(entry) = map.find_entry(hash(key), |&at| nodes[at as usize].key == *key) {
+        if let Ok(entry) = map.find_entry(key.table_hash(), |&at| nodes[at as usize].key == *key) {
             entry.remove();
         }
     }
