@@ -3,7 +3,8 @@
 //!
 //! Rocket applies the `CookieJar` to the response *before* response
 //! fairings run, and catchers reset it, so a cookie added to the jar here
-//! would be lost. The fairing writes `Set-Cookie` itself.
+//! would be lost. The fairing writes `Set-Cookie` itself (the lines:
+//! `cookie_line.rs`).
 //!
 //! | the request's session ...                            | `Set-Cookie`           |
 //! |------------------------------------------------------|------------------------|
@@ -22,13 +23,15 @@
 //! `Cache-Control: no-store`: it was rendered from session data, and no
 //! cache may hand it to someone else.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use rocket::fairing::{self, Fairing, Info, Kind};
-use rocket::http::{Cookie, Header, SameSite};
+use rocket::http::Header;
 use rocket::{Build, Orbit, Request, Response, Rocket};
 
 use super::config::SessionConfig;
+use super::cookie_line::CookieLines;
 use super::guard::{Loaded, Sessions};
 use super::handle::CookieAction;
 use super::memory::MemoryStore;
@@ -127,7 +130,12 @@ impl Fairing for SessionFairing {
             },
         };
         announce(&config, &*store).await;
-        Ok(rocket.manage(Sessions { store, config }))
+        let cookies = CookieLines::new(&config);
+        Ok(rocket.manage(Sessions {
+            store,
+            config,
+            cookies,
+        }))
     }
 
     /// A graceful stop (SIGTERM, SIGINT): the store writes out what it
@@ -150,31 +158,25 @@ impl Fairing for SessionFairing {
         };
         let action = session.release().await;
         let config = &sessions.config;
-        let cookie = match action {
+        let line = match action {
             CookieAction::Set {
                 id,
                 remembered_since,
             } => {
-                let mut cookie = session_cookie(config, id.to_string());
-                if let Some(created_ms) = remembered_since {
-                    // A remembered cookie outlives the browser, until the
-                    // session's absolute deadline and not a moment longer.
+                // A remembered cookie outlives the browser, until the
+                // session's absolute deadline and not a moment longer.
+                let max_age = remembered_since.map(|created_ms| {
                     let deadline = created_ms
                         .saturating_add(config.remember_absolute_timeout.as_millis() as u64);
-                    let left = deadline.saturating_sub(now_ms()) / 1000;
-                    cookie.set_max_age(rocket::time::Duration::seconds(left as i64));
-                }
-                Some(cookie)
+                    deadline.saturating_sub(now_ms()) / 1000
+                });
+                Some(Cow::Owned(sessions.cookies.set(id, max_age)))
             }
-            CookieAction::Remove => {
-                let mut cookie = session_cookie(config, String::new());
-                cookie.make_removal();
-                Some(cookie)
-            }
+            CookieAction::Remove => Some(Cow::Borrowed(sessions.cookies.removal())),
             CookieAction::Keep => None,
         };
-        if let Some(cookie) = cookie {
-            res.adjoin_header(Header::new("Set-Cookie", cookie.to_string()));
+        if let Some(line) = line {
+            res.adjoin_header(Header::new("Set-Cookie", line));
         }
         res.set_raw_header("Cache-Control", "no-store");
     }
@@ -196,18 +198,6 @@ async fn build_store(config: &SessionConfig) -> Result<Arc<dyn SessionStore>, St
     )?));
     #[cfg(not(feature = "redis"))]
     Err("this build has no Redis support (the `redis` feature is off)".into())
-}
-
-/// The session cookie: `HttpOnly`, `SameSite=Lax`, `Path=/`, no `Domain`,
-/// `Secure` when configured. No `Max-Age` or `Expires` unless the session
-/// is remembered: it ends with the browser, and the server ends it sooner.
-fn session_cookie(config: &SessionConfig, value: String) -> Cookie<'static> {
-    Cookie::build((config.cookie_name.clone(), value))
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(config.secure)
-        .build()
 }
 
 /// Says at launch where sessions live, and warns if the store does not

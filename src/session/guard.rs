@@ -8,6 +8,7 @@ use rocket::request::{FromRequest, Outcome, Request};
 use rocket::{Ignite, Rocket, Sentinel};
 
 use super::config::SessionConfig;
+use super::cookie_line::CookieLines;
 use super::error::SessionError;
 use super::handle::Session;
 use super::id::SessionId;
@@ -35,6 +36,8 @@ pub struct Sessions {
     pub store: Arc<dyn SessionStore>,
     /// The resolved `session.*` settings.
     pub config: SessionConfig,
+    /// The cookie's `Set-Cookie` lines, made from `config` at launch.
+    pub(crate) cookies: CookieLines,
 }
 
 /// What this request's guard loaded, cached per request. A private type, so

@@ -100,6 +100,7 @@
 //! | `redis_store.rs`, `redis_scripts.rs`, `redis_lease.rs`, `redis_conn.rs` | the Redis store |
 
 pub mod config;
+mod cookie_line;
 mod error;
 pub mod fairing;
 mod guard;
