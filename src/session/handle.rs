@@ -68,8 +68,10 @@ pub(super) struct Inner {
 }
 
 pub(super) struct State {
-    /// The id this session has now (changed by `cycle_id` and `invalidate`).
-    pub(super) id: SessionId,
+    /// The id this session has now (changed by `cycle_id` and
+    /// `invalidate`); drawn when first needed ([`State::id`]), so a
+    /// request that never saves a new session draws none.
+    id: Option<SessionId>,
     /// The id the request's cookie named, if the store had it.
     pub(super) loaded: Option<SessionId>,
     /// Whether this request began the session (gmemsess's `is_new`).
@@ -91,7 +93,7 @@ pub(super) struct State {
 impl State {
     fn blank() -> Self {
         State {
-            id: SessionId::generate(),
+            id: None,
             loaded: None,
             is_new: true,
             stored: None,
@@ -103,6 +105,16 @@ impl State {
             cookie_remembered: false,
             client: None,
         }
+    }
+
+    /// The session's id, drawn now if it has none yet.
+    pub(super) fn id(&mut self) -> SessionId {
+        *self.id.get_or_insert_with(SessionId::generate)
+    }
+
+    /// Gives the session a new id, drawn when it is next needed.
+    pub(super) fn new_id(&mut self) {
+        self.id = None;
     }
 
     /// Drops everything but what the store and cookie need to know: the id
@@ -118,8 +130,9 @@ impl State {
 }
 
 impl Session {
-    /// A new, empty session with a fresh id; nothing is stored until
-    /// [`save`](Self::save).
+    /// A new, empty session with a fresh id (drawn when first asked for or
+    /// saved, so a request that never saves costs no randomness); nothing
+    /// is stored until [`save`](Self::save).
     ///
     /// The guard makes these; call it yourself to use sessions outside a
     /// request (tests, jobs).
@@ -178,7 +191,7 @@ impl Session {
             return Ok(Self::new(store));
         };
         let state = State {
-            id,
+            id: Some(id),
             loaded: Some(id),
             is_new: false,
             stored: Some((id, record.version)),
@@ -257,7 +270,7 @@ impl Session {
     /// assert_eq!(session.id(), id); // stable until `cycle_id` or `invalidate`
     /// ```
     pub fn id(&self) -> SessionId {
-        self.state().id
+        self.state().id()
     }
 
     /// Gives back the session's lease, so the next request on it may run,
@@ -297,5 +310,41 @@ impl std::fmt::Debug for Session {
             .field("keys", &state.data.keys().collect::<Vec<_>>())
             .field("owner", &state.owner)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::MemoryStore;
+    use std::time::Duration;
+
+    fn session() -> Session {
+        let store = MemoryStore::new(10, Duration::from_secs(60), Duration::from_secs(600));
+        Session::new(Arc::new(store))
+    }
+
+    #[tokio::test]
+    async fn an_id_is_drawn_once_when_needed_and_again_after_an_end() {
+        let session = session();
+        assert!(
+            session.state().id.is_none(),
+            "nothing drawn before it is needed"
+        );
+        let first = session.id();
+        assert_eq!(session.id(), first, "stable once drawn");
+        session.save().await.unwrap();
+        assert_eq!(session.id(), first, "saved under the id it showed");
+
+        session.invalidate().await.unwrap();
+        assert!(
+            session.state().id.is_none(),
+            "an ended session draws no id it may never use"
+        );
+        assert_ne!(
+            session.id(),
+            first,
+            "a new session after the end gets a new id"
+        );
     }
 }

@@ -7,7 +7,6 @@
 
 use super::error::SessionError;
 use super::handle::Session;
-use super::id::SessionId;
 use super::origin::Origin;
 use super::store::{now_ms, Record, StoreError};
 
@@ -36,7 +35,7 @@ impl Session {
     /// ```
     pub fn cycle_id(&self) {
         let mut state = self.state();
-        state.id = SessionId::generate();
+        state.new_id();
         state.created_ms = now_ms();
     }
 
@@ -72,7 +71,7 @@ impl Session {
     pub async fn save(&self) -> Result<(), SessionError> {
         let _writing = self.inner.writes.lock().await;
         let (id, stored, record, origin) = {
-            let state = self.state();
+            let mut state = self.state();
             let data = serde_json::to_string(&state.data)
                 .map_err(|e| SessionError::Serialize(e.to_string()))?;
             let record = Record {
@@ -83,7 +82,7 @@ impl Session {
                 remembered: state.remembered,
                 label: state.label.clone(),
             };
-            (state.id, state.stored, record, state.client)
+            (state.id(), state.stored, record, state.client)
         };
         let version = record.version;
         let store = &self.inner.store;
