@@ -9,6 +9,7 @@ use super::error::SessionError;
 use super::handle::Session;
 use super::origin::Origin;
 use super::store::{now_ms, Record, StoreError};
+use super::values::json_text;
 
 impl Session {
     /// Gives the session a new id, keeping its data: call it whenever the
@@ -72,8 +73,8 @@ impl Session {
         let _writing = self.inner.writes.lock().await;
         let (id, stored, record, origin) = {
             let mut state = self.state();
-            let data = serde_json::to_string(&state.data)
-                .map_err(|e| SessionError::Serialize(e.to_string()))?;
+            let data =
+                json_text(&state.data).map_err(|e| SessionError::Serialize(e.to_string()))?;
             let record = Record {
                 data: data.into(),
                 created_ms: state.created_ms,
