@@ -165,6 +165,40 @@ mod tests {
         ))
     }
 
+    #[test]
+    fn the_text_is_serde_jsons_at_its_exact_length_and_a_big_buffer_is_let_go() {
+        use super::{json_text, Values, SCRATCH, SCRATCH_KEPT};
+        let raw = |text: &str| serde_json::value::RawValue::from_string(text.into()).unwrap();
+        let mut values = Values::new();
+        values.insert("cart".into(), raw(r#"{"mug":2}"#));
+        values.insert("say \"hi\"".into(), raw(r#""<b>""#));
+        let text = json_text(&values).unwrap();
+        assert_eq!(text, serde_json::to_string(&values).unwrap());
+        assert_eq!(
+            text.capacity(),
+            text.len(),
+            "one allocation, nothing to shrink"
+        );
+        assert!(
+            SCRATCH.with(|s| s.borrow().capacity()) > 0,
+            "a small buffer is kept"
+        );
+
+        values.insert(
+            "big".into(),
+            raw(&format!("\"{}\"", "x".repeat(SCRATCH_KEPT))),
+        );
+        assert_eq!(
+            json_text(&values).unwrap().len(),
+            text.len() + SCRATCH_KEPT + 9
+        );
+        assert_eq!(
+            SCRATCH.with(|s| s.borrow().capacity()),
+            0,
+            "a big one is not"
+        );
+    }
+
     #[tokio::test]
     async fn values_are_stored_as_one_compact_json_object_with_sorted_keys() {
         let store = store();
