@@ -9,6 +9,7 @@
 //!
 //! Run with `cargo test --features browser-tests --test browser`.
 
+mod cookies;
 #[path = "../app/server.rs"]
 #[allow(dead_code)]
 mod server;

@@ -224,6 +224,15 @@ impl<'d> Browser<'d> {
         std::fs::write(path, png).unwrap();
     }
 
+    /// The cookies the browser holds for the current page, as WebDriver
+    /// reports them (name, value, secure, httpOnly, expiry, ...).
+    pub fn cookies(&self) -> Vec<Value> {
+        self.call("GET", "/cookie", None)
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// The browser console's entries since the last call, as "LEVEL message".
     pub fn console(&self) -> Vec<String> {
         let entries = self.call("POST", "/se/log", Some(json!({"type": "browser"})));
