@@ -314,6 +314,34 @@ mod tests {
         );
     }
 
+    /// Chromium (156 here) matches cookie prefixes case-insensitively and
+    /// knows `__Http-` and `__Host-Http-`; it drops any such cookie without
+    /// `Secure`, so every session would be lost (tests/browser/cookies.rs).
+    #[test]
+    fn every_prefix_browsers_enforce_needs_secure_whatever_its_case() {
+        for name in [
+            "__host-gsid",
+            "__HOST-gsid",
+            "__secure-gsid",
+            "__SECURE-gsid",
+            "__Http-gsid",
+            "__http-gsid",
+            "__Host-Http-gsid",
+        ] {
+            assert_eq!(
+                error_key(with("debug", "session.cookie_name", name)),
+                "session.cookie_name",
+                "{name} without secure"
+            );
+            let secure = with("debug", "session.cookie_name", name)
+                .merge(Serialized::default("session.secure", true));
+            assert!(
+                SessionConfig::from_figment(&secure).is_ok(),
+                "{name} with secure"
+            );
+        }
+    }
+
     #[test]
     fn bad_values_name_their_key() {
         assert_eq!(
