@@ -252,8 +252,9 @@ impl SessionConfig {
     }
 }
 
-/// A cookie name must be an RFC 6265 token, and browsers drop `__Host-` and
-/// `__Secure-` cookies that lack `Secure`, which would lose every session.
+/// A cookie name must be an RFC 6265 token, and browsers drop `__Host-`,
+/// `__Secure-` and `__Http-` cookies (in any case) that lack `Secure`,
+/// which would lose every session.
 fn check_cookie_name(name: &str, secure: bool) -> Result<(), ConfigError> {
     let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
     if name.is_empty() || name.len() > 64 || !name.chars().all(token) {
@@ -262,10 +263,20 @@ fn check_cookie_name(name: &str, secure: bool) -> Result<(), ConfigError> {
             "must be 1-64 letters, digits or !#$%&'*+-.^_`|~",
         ));
     }
-    if !secure && (name.starts_with("__Host-") || name.starts_with("__Secure-")) {
+    // Browsers match prefixes in any case (RFC 6265bis), and Chromium also
+    // enforces `__Http-` (its `__Host-Http-` starts with `__Host-`).
+    let prefixed = |prefix: &str| {
+        name.get(..prefix.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
+    };
+    if !secure
+        && ["__Host-", "__Secure-", "__Http-"]
+            .into_iter()
+            .any(prefixed)
+    {
         return Err(invalid(
             "cookie_name",
-            "a __Host- or __Secure- name needs `session.secure = true`",
+            "a __Host-, __Secure- or __Http- name (in any case) needs `session.secure = true`",
         ));
     }
     Ok(())
