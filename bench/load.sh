@@ -16,6 +16,11 @@
 #   redis    examples/counter on a local redis-server, 32 connections on two
 #            threads with a cookie jar each (bench/cookie.lua); ceiling
 #            examples/hello under the same load
+# Each row also gives the server's CPU per request (/proc/PID/stat; the
+# Redis row adds redis-server's) and the ceiling's over the row's: that
+# ratio is what the session costs the server alone, free of wrk's share
+# of the two cores, which the req/s ratio carries in both terms and which
+# pulls it towards 1.
 # and the memory rows, each over $REQUESTS sessions that came back once
 # (so they settle, as most do): bytes per live session in the app
 # (mimalloc), in the module (the system allocator, as a person who copies
@@ -69,20 +74,33 @@ SESSION_ENV='{secure=false,cookie_name="gsid",max_sessions=1000000}'
 # 127.0.0.1, so the per-address limit on failed logins is lifted for it.
 AUTH_ENV=ROCKET_AUTH_MAX_FAILED_LOGINS_PER_IP=100000
 
+# CPU time (clock ticks, user + system) the processes PIDS... used so far.
+cpu_ticks() { local t=0 pid; for pid in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done; echo "$t"; }
+
 # wrk_row GROUP LABEL URL [wrk args...]: runs wrk and prints
-# "group|label|req/s|p50|p99". -t/-c default to CONNS each.
+# "group|label|req/s|p50|p99|server CPU us per request". -t/-c default to
+# CONNS each. The CPU is that of the processes in SERVER_PIDS (default:
+# the last server started, $PID): wrk shares the cores, so req/s ratios
+# also carry wrk's own cost, which the same-script ceilings share; the
+# server's CPU per request does not depend on wrk at all.
 wrk_row() {
   local group=$1 label=$2 url=$3; shift 3
-  local out
+  local out before after
+  # shellcheck disable=SC2086 # a list of pids
+  before=$(cpu_ticks ${SERVER_PIDS:-$PID})
   out=$(wrk -t"$CONNS" -c"$CONNS" -d"$DURATION" --latency "$@" "$url")
-  local rps p50 p99
+  # shellcheck disable=SC2086
+  after=$(cpu_ticks ${SERVER_PIDS:-$PID})
+  local rps p50 p99 cpu
   rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
+  cpu=$(awk -v t="$((after - before))" -v hz="$(getconf CLK_TCK)" \
+    -v n="$(awk '/requests in/ {print $1}' <<<"$out")" 'BEGIN { if (n > 0) printf "%.1f", t * 1e6 / hz / n; else printf "-" }')
   p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
   p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
   if grep -q "Non-2xx or 3xx responses" <<<"$out"; then
     echo "warning: $label had error responses:" >&2; grep "Non-2xx" <<<"$out" >&2
   fi
-  echo "$group|$label|$rps|$p50|$p99"
+  echo "$group|$label|$rps|$p50|$p99|$cpu"
 }
 
 # prepare_session PORT: a session with a CSRF token: prints "cookie|token".
@@ -171,11 +189,12 @@ kill "$PID"
 # --- module alone --------------------------------------------------------
 start_server hello "$EXAMPLES/hello"
 HELLO=$PORT
+HELLO_PID=$PID
 start_server counter "$EXAMPLES/counter" ROCKET_SESSION="$SESSION_ENV"
 COUNTER=$PORT
 BENCH_PATH=/ wrk -t"$CONNS" -c"$CONNS" -d2s -s bench/counter.lua "http://127.0.0.1:$COUNTER/" >/dev/null
 export BENCH_PATH=/
-rows+=("$(wrk_row module 'examples/hello through the jar script (no session)' "http://127.0.0.1:$HELLO/" -s bench/counter.lua)")
+rows+=("$(SERVER_PIDS=$HELLO_PID wrk_row module 'examples/hello through the jar script (no session)' "http://127.0.0.1:$HELLO/" -s bench/counter.lua)")
 rows+=("$(wrk_row module 'examples/counter, cookie jar per connection' "http://127.0.0.1:$COUNTER/" -s bench/counter.lua)")
 unset BENCH_PATH
 kill "$PID"
@@ -185,14 +204,16 @@ redis_mem=""
 if command -v redis-server >/dev/null; then
   RPORT=$(free_port)
   redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no >"$WORK/redis.log" 2>&1 &
-  PIDS+=("$!")
+  REDIS_PID=$!
+  PIDS+=("$REDIS_PID")
   sleep 0.5
   REDIS_SESSION="{secure=false,cookie_name=\"gsid\",max_sessions=1000000,store=\"redis://127.0.0.1:$RPORT/\"}"
   start_server redis "$EXAMPLES/counter" ROCKET_SESSION="$REDIS_SESSION"
   wrk_row warmup warmup "http://127.0.0.1:$PORT/" -t2 -c32 -d2s -s bench/cookie.lua >/dev/null
-  rows+=("$(wrk_row redis 'examples/hello, 32 connections' "http://127.0.0.1:$HELLO/" -t2 -c32 -s bench/cookie.lua)")
+  rows+=("$(SERVER_PIDS=$HELLO_PID wrk_row redis 'examples/hello, 32 connections' "http://127.0.0.1:$HELLO/" -t2 -c32 -s bench/cookie.lua)")
   redis-cli -p "$RPORT" config resetstat >/dev/null
-  rows+=("$(wrk_row redis 'examples/counter on Redis, 32 connections' "http://127.0.0.1:$PORT/" -t2 -c32 -s bench/cookie.lua)")
+  # The server's CPU and Redis's: both are the session's cost.
+  rows+=("$(SERVER_PIDS="$PID $REDIS_PID" wrk_row redis 'examples/counter on Redis, 32 conns (CPU + Redis)' "http://127.0.0.1:$PORT/" -t2 -c32 -s bench/cookie.lua)")
   REDIS_ROW=$(( ${#rows[@]} - 1 ))
   # What Redis did per request of that row (its requests: req/s times the
   # row's seconds): the scripts called, the commands they ran, and the time
@@ -249,18 +270,24 @@ app_addresses_mem=$(memory_row app-memory-one-address-per-session "$BIN" /counte
 module_mem=$(memory_row module-memory "$EXAMPLES/counter" /)
 
 # --- the table -------------------------------------------------------------
-printf '\n%-8s %-50s %10s %9s %9s %7s\n' "group" "row" "req/s" "p50" "p99" "ratio"
+# "cpu/req" is the server's CPU per request in microseconds, and "cpu
+# ratio" the ceiling's over the row's: what the session costs the server,
+# whatever wrk costs. (The login burst's server also hashes passwords, so
+# its CPU says nothing about /counter.)
+printf '\n%-9s %-50s %10s %9s %9s %7s %8s %9s\n' "group" "row" "req/s" "p50" "p99" "ratio" "cpu/req" "cpu ratio"
 ceiling=""
 group_seen=""
 for row in "${rows[@]}"; do
-  IFS='|' read -r group label rps p50 p99 <<<"$row"
+  IFS='|' read -r group label rps p50 p99 cpu <<<"$row"
   # The first row of each group is its ceiling; the login burst's is the
   # jar ceiling (the group app-jar's first row).
-  if [ "$group" = app-burst ]; then ceiling=$jar_ceiling; group_seen=$group
-  elif [ "$group" != "$group_seen" ]; then ceiling=$rps; group_seen=$group; fi
+  if [ "$group" = app-burst ]; then ceiling=$jar_ceiling; ceiling_cpu=""; group_seen=$group
+  elif [ "$group" != "$group_seen" ]; then ceiling=$rps; ceiling_cpu=$cpu; group_seen=$group; fi
   [ "$group" = app-jar ] && [ -z "${jar_ceiling:-}" ] && jar_ceiling=$rps
   ratio=$(awk -v a="$rps" -v b="$ceiling" 'BEGIN { printf "%.2f", a / b }')
-  printf '%-8s %-50s %10s %9s %9s %7s\n' "$group" "$label" "$rps" "$p50" "$p99" "$ratio"
+  cpu_ratio=-
+  [ -n "$ceiling_cpu" ] && cpu_ratio=$(awk -v a="$ceiling_cpu" -v b="$cpu" 'BEGIN { printf "%.2f", a / b }')
+  printf '%-9s %-50s %10s %9s %9s %7s %8s %9s\n' "$group" "$label" "$rps" "$p50" "$p99" "$ratio" "$cpu" "$cpu_ratio"
 done
 p99_of() { cut -d'|' -f5 <<<"${rows[$1]}"; }
 echo
