@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::server::{empty_dir, Server};
 use crate::webdriver::{Browser, Driver};
+use crate::{log_in, sign_up};
 
 fn session_cookie<'a>(cookies: &'a [Value], name: &str) -> Option<&'a Value> {
     cookies.iter().find(|c| c["name"] == name)
@@ -104,25 +105,12 @@ fn a_remembered_cookie_expires_at_the_sessions_deadline_and_sign_out_ends_it() {
 
     let username = format!("keeper{}", std::process::id());
     let password = "a good long password";
-    browser.goto(&format!("{base}/signup"));
-    browser.find("#username").fill(&username);
-    browser.find("#password").fill(password);
-    browser
-        .find("form[action='/signup'] button[type=submit]")
-        .click();
-    browser.wait_for_path("/account");
+    sign_up(&browser, &base, &username, password);
     browser.find("form[action='/logout'] button").click();
     browser.wait_for_path("/");
 
-    browser.goto(&format!("{base}/login"));
-    browser.find("#username").fill(&username);
-    browser.find("#password").fill(password);
-    browser.find("#remember").click();
     let before = now_secs();
-    browser
-        .find("form[action='/login'] button[type=submit]")
-        .click();
-    browser.wait_for_path("/account");
+    log_in(&browser, &base, &username, password, true);
     let cookies = browser.cookies();
     let remembered = session_cookie(&cookies, name).expect("a remembered cookie");
     let expiry = remembered["expiry"].as_u64().expect("an expiry");

@@ -44,6 +44,17 @@ fn assert_clean_console(browser: &Browser<'_>, page: &str) {
     );
 }
 
+/// Signs up through the form, which lands on the account page.
+fn sign_up(browser: &Browser<'_>, base: &str, username: &str, password: &str) {
+    browser.goto(&format!("{base}/signup"));
+    browser.find("#username").fill(username);
+    browser.find("#password").fill(password);
+    browser
+        .find("form[action='/signup'] button[type=submit]")
+        .click();
+    browser.wait_for_path("/account");
+}
+
 /// Logs in through the form, ticking "Keep me signed in" if asked.
 fn log_in(browser: &Browser<'_>, base: &str, username: &str, password: &str, remember: bool) {
     browser.goto(&format!("{base}/login"));
@@ -90,13 +101,7 @@ fn a_person_refreshes_the_counter_signs_up_shops_and_checks_out() {
     // Sign up through the form, log out, log back in.
     let username = format!("shopper{}", std::process::id());
     let password = "a good long password";
-    browser.goto(&format!("{base}/signup"));
-    browser.find("#username").fill(&username);
-    browser.find("#password").fill(password);
-    browser
-        .find("form[action='/signup'] button[type=submit]")
-        .click();
-    browser.wait_for_path("/account");
+    sign_up(&browser, &base, &username, password);
     assert_eq!(
         browser.find("[data-user]").attr("data-user").as_deref(),
         Some(username.as_str())
