@@ -155,9 +155,9 @@ local function take_share(origin, tier, m, share, now, count)
   -- While the tier has room nobody makes way, and sessions that left it
   -- (moved on, or ended) are cleared off the front on every eighth
   -- arrival only: a queue carries a few of them, and most arrivals cost
-  -- three commands fewer. A queue at the tier's size is trimmed back to
-  -- it by every arrival, so its length no longer counts arrivals: it is
-  -- cleared on each.
+  -- three commands fewer. A queue past the tier's size is brought back
+  -- towards it by every arrival (below), so its length no longer counts
+  -- arrivals: it is cleared on each.
   if crowded or len % 8 == 0 or len > CAP[tier] then
     -- At most 16 off the front per call, so no script runs long: sessions
     -- that left the tier, and while it is crowded, the address's oldest
@@ -174,8 +174,18 @@ local function take_share(origin, tier, m, share, now, count)
       end
     end
   end
-  -- No queue needs to be longer than the tier.
-  if len > CAP[tier] then redis.call('LPOP', queue) end
+  -- A queue longer than the tier holds members that left it, behind live
+  -- ones at the front: the live ones go to the back (never out: a member
+  -- dropped while in the tier would never make way), up to 16 a call,
+  -- and the first member that left goes (as in `shares.rs`).
+  if len > CAP[tier] then
+    for _ = 1, 16 do
+      local oldest = redis.call('LPOP', queue)
+      if not oldest then break end
+      if oldest ~= m and not redis.call('ZSCORE', zset, oldest) then break end
+      redis.call('RPUSH', queue, oldest)
+    end
+  end
   return gone
 end
 -- Ends `owner`'s least recently used sessions past PER_USER, sparing `keep`.

@@ -30,7 +30,10 @@
 //! addresses kept are those with a session in the tier (no more than the
 //! tier holds) and those the sweep has yet to reach: each arrival adds at
 //! most one and sweeps two, four past the tier's capacity, so those stay
-//! fewer than the first. No queue is longer than the tier.
+//! fewer than the first. No queue is much longer than the tier (one
+//! that is over drops a key whose session left, sending the live keys
+//! it meets first to the back), and no key leaves a queue while its
+//! session is still in the tier, unless it makes way.
 //!
 //! **Locks.** An arrival holds its share's lock while it checks keys
 //! against the store's index, while the sessions that make way are
@@ -134,10 +137,25 @@ impl Shares {
                 evicted.push(oldest);
             }
         }
-        // The tier holds no more than its capacity, so a longer queue's
-        // oldest key is past caring about.
+        // The tier holds no more than its capacity, so a longer queue
+        // holds keys whose sessions left the tier, behind live ones at the
+        // front (sessions that stayed while later ones moved on). Those
+        // live keys go to the back, never out of the queue: a key dropped
+        // while its session is in the tier would count toward no share,
+        // and the session would never make way. The first key that left
+        // the tier goes. The tier holds at most `capacity` of the queue's
+        // keys, and sixteen live ones go to the back per arrival, so the
+        // queue stays within a sixteenth of the capacity past it.
         if queue.len() > self.capacity {
-            queue.pop_front();
+            for _ in 0..MOST_PER_ARRIVAL {
+                let Some(oldest) = queue.pop_front() else {
+                    break;
+                };
+                if oldest != key && !still_in_tier(&oldest) {
+                    break;
+                }
+                queue.push_back(oldest);
+            }
         }
         join(&evicted);
         self.sweep(&mut state, origin, &still_in_tier);
@@ -187,6 +205,16 @@ impl Shares {
     #[cfg(test)]
     pub(crate) fn hold(&self) -> MutexGuard<'_, impl Sized> {
         self.lock()
+    }
+
+    /// The keys in `origin`'s queue, oldest first.
+    #[cfg(test)]
+    fn queue(&self, origin: Origin) -> Vec<StoreKey> {
+        let state = self.lock();
+        state
+            .queues
+            .get(&origin)
+            .map_or_else(Vec::new, |q| q.iter().copied().collect())
     }
 
     /// How many addresses have a queue.
@@ -319,5 +347,39 @@ mod tests {
             small.arrive(origin(n), key(n), 0, newest_100, |_| ());
             assert!(small.addresses() <= 200, "{} addresses", small.addresses());
         }
+    }
+
+    /// An address whose first sessions stay in the tier while thousands of
+    /// later ones leave it: its queue goes past the tier's size, and the
+    /// ones that stayed keep their place (a key dropped while its session
+    /// is in the tier would count toward no share), while the queue stays
+    /// within a sixteenth of the size past it.
+    #[test]
+    fn a_queue_past_the_tiers_size_keeps_every_key_still_in_the_tier() {
+        let (capacity, room) = (2048, 100);
+        let shares = Shares::new(capacity, 8);
+        let here = Origin([1; 16]);
+        let key = |n: u32| StoreKey(u128::from(n).to_le_bytes());
+        let stayed: Vec<StoreKey> = (0..1000).map(key).collect();
+        for k in &stayed {
+            shares.arrive(here, *k, room, |_| true, |_| ());
+        }
+        // Each later session leaves the tier right after it joins.
+        let stays = |k: &StoreKey| u128::from_le_bytes(k.0) < 1000;
+        for n in 1000..6000 {
+            let arrived = key(n);
+            shares.arrive(here, arrived, room, |k| *k == arrived || stays(k), |_| ());
+            let queue = shares.queue(here);
+            assert!(
+                queue.len() as u64 <= capacity + capacity / 16 + 1,
+                "{} keys",
+                queue.len()
+            );
+        }
+        let queue = shares.queue(here);
+        assert!(
+            stayed.iter().all(|k| queue.contains(k)),
+            "a key left while in the tier"
+        );
     }
 }

@@ -83,6 +83,7 @@ where
     a_flood_from_one_address_evicts_only_its_own_sessions(&make, Flood::NewSessions).await;
     a_flood_from_one_address_evicts_only_its_own_sessions(&make, Flood::ReturningVisitors).await;
     a_flood_that_begins_while_there_is_room_evicts_only_its_own_sessions(&make).await;
+    sessions_that_stay_keep_their_place_in_their_addresss_share(&make).await;
     many_visitors_behind_one_address_keep_their_sessions_while_there_is_room(&make).await;
     idle_and_absolute_timeouts_both_hold(&make).await;
     a_remembered_session_outlives_the_ordinary_idle_timeout_but_not_its_own(&make).await;
@@ -572,6 +573,85 @@ where
     );
     // A store shared with the next checks (one Redis) gets its room back.
     for k in flood.iter().chain(&came_back).chain(&visitors) {
+        store.remove(k).await.unwrap();
+    }
+}
+
+/// An address whose first sessions stay while many later ones come back
+/// (and so leave the fresh tier): its queue for the tier fills with the
+/// places of those that left, behind the ones that stayed, past the
+/// tier's size. The ones that stayed must keep their place in it, or they
+/// would count toward no share and never make way: once other visitors
+/// crowd the tier, the address holds its share of it and no more.
+async fn sessions_that_stay_keep_their_place_in_their_addresss_share<F, Fut>(make: &F)
+where
+    F: Fn(Limits) -> Fut,
+    Fut: Future<Output = Arc<dyn SessionStore>>,
+{
+    use memsess::session::Origin;
+
+    // A fresh tier of 2,048, crowded from 1,024.
+    let limits = Limits {
+        max_sessions: 8192,
+        ..LONG
+    };
+    let store = make(limits).await;
+    let (capacity, share) = (limits.tiers().fresh, limits.fresh_per_origin());
+    let crowded = Limits::crowded_at(capacity);
+    let flooder = Origin::of("198.51.100.9".parse().unwrap());
+    let create = |k: StoreKey, origin: Origin| {
+        let store = store.clone();
+        async move {
+            store
+                .create(&k, record("{}", 1, None), Some(origin))
+                .await
+                .unwrap();
+        }
+    };
+    let (mut stayed, mut came_back) = (Vec::new(), Vec::new());
+    for _ in 0..20 {
+        let k = key();
+        create(k, flooder).await;
+        stayed.push(k);
+    }
+    // More than the tier's size come back, each once, while it has room.
+    for _ in 0..capacity + 100 {
+        let k = key();
+        create(k, flooder).await;
+        assert!(load(&*store, &k).await.is_some());
+        came_back.push(k);
+    }
+    // Visitors from addresses of their own crowd the tier.
+    let mut visitors = Vec::new();
+    for i in 0..crowded + 100 {
+        let k = key();
+        create(
+            k,
+            Origin::of(std::net::Ipv4Addr::from(0x0a20_0000 + i as u32).into()),
+        )
+        .await;
+        visitors.push(k);
+    }
+    // The address goes on, now held to its share.
+    for _ in 0..200 {
+        let k = key();
+        create(k, flooder).await;
+        stayed.push(k);
+    }
+    let mut held = 0;
+    for k in &stayed {
+        // A load moves it on to the returning tier, after it is counted.
+        held += u64::from(load(&*store, k).await.is_some());
+    }
+    assert!(
+        held <= share,
+        "the address holds {held} new sessions in a crowded tier, past its share of {share}"
+    );
+    for k in &visitors {
+        assert!(load(&*store, k).await.is_some(), "a visitor was evicted");
+    }
+    // A store shared with the next checks (one Redis) gets its room back.
+    for k in stayed.iter().chain(&came_back).chain(&visitors) {
         store.remove(k).await.unwrap();
     }
 }
