@@ -150,7 +150,13 @@ local function take_share(origin, tier, m, share, now, count)
     redis.call('DEL', P .. tier .. ':' .. redis.call('ZPOPMIN', seen)[1])
   end
   local len = redis.call('RPUSH', queue, m)
-  redis.call('PEXPIRE', queue, IDLE)
+  -- The queue lasts as long as its members can stay in the tier: a new
+  -- session leaves the fresh tier within its idle timeout, but one that
+  -- came back lives on while it is used, up to its absolute timeout.
+  -- Were the queue to expire first, those sessions would count toward no
+  -- share, and an address that keeps them in use would take a new share
+  -- with each idle timeout.
+  redis.call('PEXPIRE', queue, tier == 'a' and math.max(ABS, RABS) or IDLE)
   local crowded, gone = count >= CROWDED[tier], 0
   -- While the tier has room nobody makes way, and sessions that left it
   -- (moved on, or ended) are cleared off the front on every eighth

@@ -147,3 +147,55 @@ async fn a_flood_behind_a_queue_full_of_departed_sessions_evicts_only_its_own() 
     }
     assert!(most < cap, "the tier filled ({most})");
 }
+
+/// An address's queue for the anonymous tier must last as long as its
+/// sessions there can, not only an idle timeout past its last arrival: a
+/// returning visitor's session in use lives on (each load restarts its
+/// idle clock, up to the absolute timeout), and were the queue to expire
+/// under it, it would count toward no share. An address that keeps its
+/// sessions in use and comes back with more only every idle timeout
+/// would take a fresh share each time, in a tier that is always crowded.
+#[rocket::async_test]
+async fn an_addresss_queue_lasts_as_long_as_its_sessions_in_use() {
+    use std::time::Duration;
+
+    let redis = RedisServer::start();
+    // An anonymous tier of 100 (always crowded), a share of 16, sessions
+    // idle for 1.5 s at most.
+    let limits = Limits {
+        max_sessions: 400,
+        idle: Duration::from_millis(1500),
+        ..LONG
+    };
+    let share = limits.returning_per_origin();
+    let store = store(&redis.url(), limits);
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        for _ in 0..share {
+            let k = SessionId::generate().key();
+            store.create(&k, record(), Some(flooder())).await.unwrap();
+            comes_back(&*store, &k).await;
+            held.push(k);
+        }
+        // In use, and no arrival from the address, for past the timeout.
+        for _ in 0..2 {
+            tokio::time::sleep(Duration::from_millis(800)).await;
+            for k in &held {
+                if let Some((_, lease)) = store.acquire(k).await.unwrap() {
+                    store.release(lease).await;
+                }
+            }
+        }
+    }
+    let mut kept = 0;
+    for k in &held {
+        if let Some((_, lease)) = store.acquire(k).await.unwrap() {
+            store.release(lease).await;
+            kept += 1;
+        }
+    }
+    assert!(
+        kept <= share,
+        "the address holds {kept} sessions of the crowded anonymous tier (share {share})"
+    );
+}
