@@ -17,7 +17,10 @@
 //! in the fresh and the anonymous tier, oldest first, for its share of
 //! each; and `memsess:origins:f` and `memsess:origins:a`, sorted sets of
 //! the addresses with such a list, by last arrival, which keep the lists
-//! no more numerous than the tier's sessions.
+//! no more numerous than the tier's sessions; `memsess:over:f` and
+//! `memsess:over:a`, sorted sets of the addresses whose list went past
+//! their share, by when each last made way, so that while the tier is
+//! crowded they take turns making way for everybody's arrivals.
 //!
 //! The lease lives in the session's own hash rather than a key of its own:
 //! taking it is one more field in the write the load makes anyway, an
@@ -145,9 +148,11 @@ local function take_share(origin, tier, m, share, now, count)
   local queue, zset = P .. tier .. ':' .. origin, P .. NAMES[tier]
   -- The addresses with a queue, by last arrival: no more of them than the
   -- tier holds sessions; the least recently seen one's queue goes.
-  local seen = P .. 'origins:' .. tier
+  local seen, over = P .. 'origins:' .. tier, P .. 'over:' .. tier
   if redis.call('ZADD', seen, now, origin) == 1 and redis.call('ZCARD', seen) > CAP[tier] then
-    redis.call('DEL', P .. tier .. ':' .. redis.call('ZPOPMIN', seen)[1])
+    local dropped = redis.call('ZPOPMIN', seen)[1]
+    redis.call('DEL', P .. tier .. ':' .. dropped)
+    redis.call('ZREM', over, dropped)
   end
   local len = redis.call('RPUSH', queue, m)
   -- The queue lasts as long as its members can stay in the tier: a new
@@ -190,6 +195,36 @@ local function take_share(origin, tier, m, share, now, count)
       if not oldest then break end
       if oldest ~= m and not redis.call('ZSCORE', zset, oldest) then break end
       redis.call('RPUSH', queue, oldest)
+    end
+  end
+  -- An address over its share is listed (by when it last made way, so
+  -- they take turns; never more of them than the origins: set holds).
+  -- While the tier is crowded, each arrival makes the first listed
+  -- address other than its own make way too, up to 16 (as in
+  -- `shares.rs`): one that took the room while the tier had it and then
+  -- stopped arriving would otherwise keep it while others fill the tier,
+  -- until the tier's own eviction took anybody's session.
+  if len > share then redis.call('ZADD', over, 'NX', now, origin) end
+  if crowded then
+    local other = redis.call('ZRANGE', over, 0, 0)[1]
+    if other and other ~= origin then
+      local theirs = P .. tier .. ':' .. other
+      local held = redis.call('LLEN', theirs)
+      for _ = 1, 16 do
+        if held == 0 then break end
+        local oldest = redis.call('LINDEX', theirs, 0)
+        local live = redis.call('ZSCORE', zset, oldest)
+        if live and held <= share then break end
+        redis.call('LPOP', theirs)
+        held = held - 1
+        if live then
+          forget(oldest, nil, tier)
+          gone = gone + 1
+        end
+      end
+      if held > share then redis.call('ZADD', over, now, other) else redis.call('ZREM', over, other) end
+    elseif other then
+      if len > share then redis.call('ZADD', over, now, origin) else redis.call('ZREM', over, origin) end
     end
   end
   return gone
