@@ -404,6 +404,29 @@ mod tests {
         assert_eq!(shares.over(), 0, "within its share: off the list");
     }
 
+    /// An address within its share whose queue holds, behind its sessions
+    /// still in the tier, the places of many that left (visitors behind
+    /// one address who came back, while the first ones still sit on a
+    /// form): its length counts the departed too, so once the tier is
+    /// crowded the live sessions at its front are evicted although the
+    /// address holds no more than its share. Known, not fixed: the queue
+    /// cannot tell how many of its keys are live without a scan.
+    #[test]
+    #[ignore = "known: a queue's length counts sessions that left the tier"]
+    fn an_address_within_its_share_keeps_its_sessions_behind_departed_ones() {
+        let shares = Shares::new(20_000, 2);
+        let here = Origin([1; 16]);
+        let key = |n: u8| StoreKey([n; 16]);
+        for n in 0..12 {
+            shares.arrive(here, key(n), 0, |_| true, |_| ());
+        }
+        // Sessions 0 and 1 stay; 2 to 11 came back; 12 arrives, crowded:
+        // three live for a share of two, so the oldest one makes way.
+        let live = |k: &StoreKey| k.0[0] < 2;
+        let evicted = shares.arrive(here, key(12), 18_000, live, |_| ());
+        assert_eq!(evicted, [key(0)]);
+    }
+
     /// The new session goes in while the share's lock is held, after the
     /// sessions that make way for it have been named.
     #[test]
