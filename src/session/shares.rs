@@ -389,7 +389,13 @@ mod tests {
         }
         assert_eq!(shares.over(), 1);
         // Below crowded, nobody makes way for another's arrival.
-        let evicted = shares.arrive(Origin([100; 16]), StoreKey([100; 16]), 17_999, fresh, |_| ());
+        let evicted = shares.arrive(
+            Origin([100; 16]),
+            StoreKey([100; 16]),
+            17_999,
+            fresh,
+            |_| (),
+        );
         assert!(evicted.is_empty());
         // Crowded: each arrival from elsewhere takes 16 of `here`'s oldest.
         let mut gone = Vec::new();
