@@ -21,10 +21,10 @@
 //! `ip_header`) are not limited to one share. A store keeps a session's
 //! origin from its creation until its client comes back (the memory
 //! store: in the slot; Redis: a field of the session's hash, deleted
-//! then), and keeps queues for no more addresses than the tier holds
-//! sessions (Redis drops the least recently seen address's queue first;
-//! the memory store forgets an address once its sessions have left the
-//! tier, and never one that still has a session there).
+//! then), and keeps queues for about no more than twice as many addresses
+//! as the tier holds sessions: both forget an address once its sessions
+//! have left the tier, and never one that still has a session there
+//! (Redis looks first at the address seen least recently).
 //!
 //! The address is the one Rocket gives (`Request::client_ip`: the peer, or
 //! the `ip_header` behind a proxy that sets it), IPv6 folded to its /56:

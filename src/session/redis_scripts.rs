@@ -16,8 +16,11 @@
 //! `memsess:a:<origin>`, the lists of the members one client address began
 //! in the fresh and the anonymous tier, oldest first, for its share of
 //! each; and `memsess:origins:f` and `memsess:origins:a`, sorted sets of
-//! the addresses with such a list, by last arrival, which keep the lists
-//! no more numerous than the tier's sessions.
+//! the addresses with such a list, by last arrival (or last look), which
+//! keep the lists within about twice the tier's sessions; `memsess:over:f` and
+//! `memsess:over:a`, sorted sets of the addresses whose list went past
+//! their share, by when each last made way, so that while the tier is
+//! crowded they take turns making way for everybody's arrivals.
 //!
 //! The lease lives in the session's own hash rather than a key of its own:
 //! taking it is one more field in the write the load makes anyway, an
@@ -143,11 +146,42 @@ end
 -- memory store's `shares.rs`). Returns how many sessions made way.
 local function take_share(origin, tier, m, share, now, count)
   local queue, zset = P .. tier .. ':' .. origin, P .. NAMES[tier]
-  -- The addresses with a queue, by last arrival: no more of them than the
-  -- tier holds sessions; the least recently seen one's queue goes.
-  local seen = P .. 'origins:' .. tier
-  if redis.call('ZADD', seen, now, origin) == 1 and redis.call('ZCARD', seen) > CAP[tier] then
-    redis.call('DEL', P .. tier .. ':' .. redis.call('ZPOPMIN', seen)[1])
+  -- The addresses with a queue, by last arrival (or last look). Past the
+  -- tier's size, a new one has the two least recently seen looked at: one
+  -- whose queue holds no session still in the tier goes (the first only,
+  -- unless there are twice the tier's size of them); one that does is
+  -- cleared of those that left, kept, and goes to the back. Were its
+  -- queue dropped, its sessions would count toward no share, and its
+  -- next arrivals would take a new one (the memory store never forgets
+  -- an address with a session in the tier). As in `shares.rs`, whose
+  -- sweep this is, the addresses kept stay within about twice the tier:
+  -- those with a session in it (no more than it holds), and those yet to
+  -- be looked at.
+  local seen, over = P .. 'origins:' .. tier, P .. 'over:' .. tier
+  local known = redis.call('ZADD', seen, now, origin) == 1 and redis.call('ZCARD', seen)
+  if known and known > CAP[tier] then
+    local drops = known > 2 * CAP[tier] and 2 or 1
+    for _, other in ipairs(redis.call('ZRANGE', seen, 0, 1)) do
+      if other ~= origin then
+        local theirs = P .. tier .. ':' .. other
+        local front, departed = redis.call('LRANGE', theirs, 0, 15), 0
+        for _, k in ipairs(front) do
+          if redis.call('ZSCORE', zset, k) then break end
+          departed = departed + 1
+        end
+        if departed == #front and departed < 16 then
+          -- All of it left the tier.
+          if departed > 0 then redis.call('DEL', theirs) end
+          redis.call('ZREM', seen, other)
+          redis.call('ZREM', over, other)
+          drops = drops - 1
+          if drops == 0 then break end
+        else
+          if departed > 0 then redis.call('LTRIM', theirs, departed, -1) end
+          redis.call('ZADD', seen, now, other)
+        end
+      end
+    end
   end
   local len = redis.call('RPUSH', queue, m)
   -- The queue lasts as long as its members can stay in the tier: a new
@@ -190,6 +224,36 @@ local function take_share(origin, tier, m, share, now, count)
       if not oldest then break end
       if oldest ~= m and not redis.call('ZSCORE', zset, oldest) then break end
       redis.call('RPUSH', queue, oldest)
+    end
+  end
+  -- An address over its share is listed (by when it last made way, so
+  -- they take turns; only addresses the origins: set holds).
+  -- While the tier is crowded, each arrival makes the first listed
+  -- address other than its own make way too, up to 16 (as in
+  -- `shares.rs`): one that took the room while the tier had it and then
+  -- stopped arriving would otherwise keep it while others fill the tier,
+  -- until the tier's own eviction took anybody's session.
+  if len > share then redis.call('ZADD', over, 'NX', now, origin) end
+  if crowded then
+    local other = redis.call('ZRANGE', over, 0, 0)[1]
+    if other and other ~= origin then
+      local theirs = P .. tier .. ':' .. other
+      local held = redis.call('LLEN', theirs)
+      for _ = 1, 16 do
+        if held == 0 then break end
+        local oldest = redis.call('LINDEX', theirs, 0)
+        local live = redis.call('ZSCORE', zset, oldest)
+        if live and held <= share then break end
+        redis.call('LPOP', theirs)
+        held = held - 1
+        if live then
+          forget(oldest, nil, tier)
+          gone = gone + 1
+        end
+      end
+      if held > share then redis.call('ZADD', over, now, other) else redis.call('ZREM', over, other) end
+    elseif other then
+      if len > share then redis.call('ZADD', over, now, origin) else redis.call('ZREM', over, origin) end
     end
   end
   return gone

@@ -10,9 +10,12 @@
 //! evicted) are dropped from the front as they are met. While the tier is
 //! *crowded* ([`Limits::crowded_at`]), an address whose queue is over its
 //! share has its oldest sessions evicted, up to 16 with each of its
-//! arrivals, until it is within it; the tier then stops filling, so its
-//! least-recently-used eviction, which would take anybody's session, does
-//! not run. Below that, nobody is evicted: many visitors behind one
+//! arrivals, until it is within it; and up to 16 with each other
+//! address's arrival too (the addresses over their share take turns), so
+//! that one which took the room while the tier had it and then stopped
+//! arriving does not keep it while others fill the tier. The tier then
+//! stops filling, so its least-recently-used eviction, which would take
+//! anybody's session, does not run. Below that, nobody is evicted: many visitors behind one
 //! address (an office, a proxy without `ip_header`) may hold as many
 //! sessions as fit.
 //!
@@ -41,7 +44,7 @@
 //! sees the address in between. The index's locks (and an evicted slot's)
 //! are only ever taken under it, never the other way round.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::id::StoreKey;
@@ -71,6 +74,12 @@ struct State {
     queues: HashMap<Origin, VecDeque<StoreKey>>,
     // Each address with a queue, once: the sweep's order.
     ring: VecDeque<Origin>,
+    // The addresses whose queue went past the share, each once (those in
+    // `listed`), in turn: while the tier is crowded, each arrival makes
+    // the next of them make way too, so that an address that stopped
+    // arriving does not keep its excess while others fill the tier.
+    over: VecDeque<Origin>,
+    listed: HashSet<Origin>,
 }
 
 impl Shares {
@@ -116,7 +125,12 @@ impl Shares {
         join: impl FnOnce(&[StoreKey]),
     ) -> Vec<StoreKey> {
         let mut state = self.lock();
-        let State { queues, ring } = &mut *state;
+        let State {
+            queues,
+            ring,
+            over,
+            listed,
+        } = &mut *state;
         let queue = queues.entry(origin).or_insert_with(|| {
             ring.push_back(origin);
             VecDeque::with_capacity(1)
@@ -157,9 +171,62 @@ impl Shares {
                 queue.push_back(oldest);
             }
         }
+        if queue.len() > self.share && listed.insert(origin) {
+            over.push_back(origin);
+        }
+        self.others_make_way(&mut state, origin, crowded, &still_in_tier, &mut evicted);
         join(&evicted);
         self.sweep(&mut state, origin, &still_in_tier);
         evicted
+    }
+
+    /// The next address listed as over its share (other than `arriving`,
+    /// which made way already): while the tier is crowded, its oldest
+    /// sessions past the share make way too, up to 16, into `evicted`.
+    /// An address makes way with its own arrivals, but one that stops
+    /// arriving would otherwise keep all it took while the tier had room,
+    /// and others' arrivals would fill the tier until its own eviction
+    /// took anybody's session. An address no longer over its share (or
+    /// forgotten) leaves the list; one still over it goes to its back.
+    fn others_make_way(
+        &self,
+        state: &mut State,
+        arriving: Origin,
+        crowded: bool,
+        still_in_tier: impl Fn(&StoreKey) -> bool,
+        evicted: &mut Vec<StoreKey>,
+    ) {
+        let State {
+            queues,
+            over,
+            listed,
+            ..
+        } = state;
+        let Some(origin) = over.pop_front() else {
+            return;
+        };
+        let Some(queue) = queues.get_mut(&origin) else {
+            listed.remove(&origin);
+            return;
+        };
+        if crowded && origin != arriving {
+            for _ in 0..MOST_PER_ARRIVAL {
+                let Some(&oldest) = queue.front() else { break };
+                let live = still_in_tier(&oldest);
+                if live && queue.len() <= self.share {
+                    break;
+                }
+                queue.pop_front();
+                if live {
+                    evicted.push(oldest);
+                }
+            }
+        }
+        if queue.len() > self.share {
+            over.push_back(origin);
+        } else {
+            listed.remove(&origin);
+        }
     }
 
     /// Looks at the ring's next addresses (other than `arriving`): drops
@@ -173,7 +240,7 @@ impl Shares {
         arriving: Origin,
         still_in_tier: impl Fn(&StoreKey) -> bool,
     ) {
-        let State { queues, ring } = state;
+        let State { queues, ring, .. } = state;
         let swept = if queues.len() > self.capacity {
             2 * SWEPT_PER_ARRIVAL
         } else {
@@ -205,6 +272,14 @@ impl Shares {
     #[cfg(test)]
     pub(crate) fn hold(&self) -> MutexGuard<'_, impl Sized> {
         self.lock()
+    }
+
+    /// The addresses listed as over their share, in turn.
+    #[cfg(test)]
+    fn over(&self) -> usize {
+        let state = self.lock();
+        debug_assert_eq!(state.over.len(), state.listed.len());
+        state.over.len()
     }
 
     /// The keys in `origin`'s queue, oldest first.
@@ -297,6 +372,65 @@ mod tests {
             }
         }
         assert_eq!(evicted, [16, 16, 16, 16, 16, 16, 9, 1]);
+    }
+
+    /// An address that took the room while the tier had it, then stopped:
+    /// once the tier is crowded, other addresses' arrivals make it give
+    /// way, 16 at a time, until it is within its share; and the list of
+    /// addresses over their share forgets those that no longer are.
+    #[test]
+    fn an_address_that_stops_arriving_makes_way_as_others_arrive() {
+        let shares = Shares::new(20_000, 2);
+        let here = Origin([1; 16]);
+        let fresh = |_: &StoreKey| true;
+        for key in 0..50u8 {
+            let key = StoreKey([key; 16]);
+            assert!(shares.arrive(here, key, 0, fresh, |_| ()).is_empty());
+        }
+        assert_eq!(shares.over(), 1);
+        // Below crowded, nobody makes way for another's arrival.
+        let evicted = shares.arrive(
+            Origin([100; 16]),
+            StoreKey([100; 16]),
+            17_999,
+            fresh,
+            |_| (),
+        );
+        assert!(evicted.is_empty());
+        // Crowded: each arrival from elsewhere takes 16 of `here`'s oldest.
+        let mut gone = Vec::new();
+        for n in 101..106u8 {
+            let (there, key) = (Origin([n; 16]), StoreKey([n; 16]));
+            gone.push(shares.arrive(there, key, 18_000, fresh, |_| ()));
+        }
+        let counts: Vec<usize> = gone.iter().map(Vec::len).collect();
+        assert_eq!(counts, [16, 16, 16, 0, 0]);
+        assert_eq!(gone[0][0], StoreKey([0; 16]), "oldest first");
+        assert_eq!(shares.queue(here).len(), 2);
+        assert_eq!(shares.over(), 0, "within its share: off the list");
+    }
+
+    /// An address within its share whose queue holds, behind its sessions
+    /// still in the tier, the places of many that left (visitors behind
+    /// one address who came back, while the first ones still sit on a
+    /// form): its length counts the departed too, so once the tier is
+    /// crowded the live sessions at its front are evicted although the
+    /// address holds no more than its share. Known, not fixed: the queue
+    /// cannot tell how many of its keys are live without a scan.
+    #[test]
+    #[ignore = "known: a queue's length counts sessions that left the tier"]
+    fn an_address_within_its_share_keeps_its_sessions_behind_departed_ones() {
+        let shares = Shares::new(20_000, 2);
+        let here = Origin([1; 16]);
+        let key = |n: u8| StoreKey([n; 16]);
+        for n in 0..12 {
+            shares.arrive(here, key(n), 0, |_| true, |_| ());
+        }
+        // Sessions 0 and 1 stay; 2 to 11 came back; 12 arrives, crowded:
+        // three live for a share of two, so the oldest one makes way.
+        let live = |k: &StoreKey| k.0[0] < 2;
+        let evicted = shares.arrive(here, key(12), 18_000, live, |_| ());
+        assert_eq!(evicted, [key(0)]);
     }
 
     /// The new session goes in while the share's lock is held, after the

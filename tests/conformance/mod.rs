@@ -84,6 +84,7 @@ where
     a_flood_from_one_address_evicts_only_its_own_sessions(&make, Flood::ReturningVisitors).await;
     a_flood_that_begins_while_there_is_room_evicts_only_its_own_sessions(&make).await;
     sessions_that_stay_keep_their_place_in_their_addresss_share(&make).await;
+    an_address_over_its_share_makes_way_when_others_crowd_the_tier(&make).await;
     many_visitors_behind_one_address_keep_their_sessions_while_there_is_room(&make).await;
     idle_and_absolute_timeouts_both_hold(&make).await;
     a_remembered_session_outlives_the_ordinary_idle_timeout_but_not_its_own(&make).await;
@@ -652,6 +653,81 @@ where
     }
     // A store shared with the next checks (one Redis) gets its room back.
     for k in stayed.iter().chain(&came_back).chain(&visitors) {
+        store.remove(k).await.unwrap();
+    }
+}
+
+/// An address that takes the tier to just below crowded while it has
+/// room, then stops arriving: once other visitors crowd the tier, it holds
+/// far more than its share of it. Were it to make way only on its own
+/// arrivals, the visitors would fill the room left (a tenth of the tier,
+/// or 1,024) and the tier's own eviction would take their sessions: while
+/// the tier is crowded, anyone's arrival must make an address over its
+/// share give way.
+async fn an_address_over_its_share_makes_way_when_others_crowd_the_tier<F, Fut>(make: &F)
+where
+    F: Fn(Limits) -> Fut,
+    Fut: Future<Output = Arc<dyn SessionStore>>,
+{
+    use memsess::session::Origin;
+
+    // A fresh tier of 2,048, crowded from 1,024; a share of 81.
+    let limits = Limits {
+        max_sessions: 8192,
+        ..LONG
+    };
+    let store = make(limits).await;
+    let (capacity, share) = (limits.tiers().fresh, limits.fresh_per_origin());
+    let crowded = Limits::crowded_at(capacity);
+    let flooder = Origin::of("198.51.100.11".parse().unwrap());
+    let visitor = |i: u64| Origin::of(std::net::Ipv4Addr::from(0x0a30_0000 + i as u32).into());
+    let create = |k: StoreKey, origin: Origin| {
+        let store = store.clone();
+        async move {
+            store
+                .create(&k, record("{}", 1, None), Some(origin))
+                .await
+                .unwrap();
+        }
+    };
+    // Visitors who opened a form, each from an address of their own.
+    let early = 500;
+    let mut visitors = Vec::new();
+    for i in 0..early {
+        let k = key();
+        create(k, visitor(i)).await;
+        visitors.push(k);
+    }
+    // The flooder takes the tier to one short of crowded (nobody makes
+    // way yet), then stops.
+    let mut flood = Vec::new();
+    for _ in 0..crowded - 1 - early {
+        let k = key();
+        create(k, flooder).await;
+        flood.push(k);
+    }
+    // More visitors: all of them fit beside the flooder's share.
+    for i in early..capacity - share - 100 {
+        let k = key();
+        create(k, visitor(i)).await;
+        visitors.push(k);
+    }
+    let mut held = 0;
+    for k in &flood {
+        held += u64::from(load(&*store, k).await.is_some());
+    }
+    let mut lost = 0;
+    for k in &visitors {
+        lost += usize::from(load(&*store, k).await.is_none());
+    }
+    assert!(
+        lost == 0 && held <= share,
+        "{lost} of {} visitors were evicted while an address that no longer arrives held {held} \
+         sessions of a crowded tier (share {share})",
+        visitors.len()
+    );
+    // A store shared with the next checks (one Redis) gets its room back.
+    for k in flood.iter().chain(&visitors) {
         store.remove(k).await.unwrap();
     }
 }

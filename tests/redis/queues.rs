@@ -199,3 +199,54 @@ async fn an_addresss_queue_lasts_as_long_as_its_sessions_in_use() {
         "the address holds {kept} sessions of the crowded anonymous tier (share {share})"
     );
 }
+
+/// More addresses than the tier holds sessions come and go (their
+/// sessions end at once), while a flooder's sessions stay: the flooder is
+/// then the address seen least recently, but its queue must not be the
+/// one dropped to keep the queues no more numerous than the tier's
+/// sessions, or its sessions would count toward no share and its next
+/// arrivals would take a share of their own (the memory store never
+/// forgets an address with a session in the tier).
+#[rocket::async_test]
+async fn passing_addresses_never_drop_the_queue_of_an_address_with_sessions_in_the_tier() {
+    let redis = RedisServer::start();
+    // A fresh tier of 100 (always crowded); a share of 16.
+    let limits = Limits {
+        max_sessions: 400,
+        ..LONG
+    };
+    let (capacity, share) = (limits.tiers().fresh, limits.fresh_per_origin());
+    let store = store(&redis.url(), limits);
+    let new = |origin: Origin| {
+        let store = store.clone();
+        async move {
+            let k = SessionId::generate().key();
+            store.create(&k, record(), Some(origin)).await.unwrap();
+            k
+        }
+    };
+    let mut flood = Vec::new();
+    for _ in 0..share {
+        flood.push(new(flooder()).await);
+    }
+    // More addresses than the tier holds, each with a session that ends.
+    for i in 0..=capacity as u32 {
+        let visitor = Origin::of(std::net::Ipv4Addr::from(0x0a70_0000 + i).into());
+        let k = new(visitor).await;
+        store.remove(&k).await.unwrap();
+    }
+    for _ in 0..share {
+        flood.push(new(flooder()).await);
+    }
+    let mut held = 0;
+    for k in &flood {
+        if let Some((_, lease)) = store.acquire(k).await.unwrap() {
+            store.release(lease).await;
+            held += 1;
+        }
+    }
+    assert!(
+        held <= share,
+        "the address holds {held} sessions of a crowded tier (share {share})"
+    );
+}

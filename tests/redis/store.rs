@@ -58,8 +58,12 @@ async fn a_flood_of_new_sessions_is_bounded_and_spares_sessions_in_use() {
     );
 }
 
+/// The queues of addresses that come and go stay within about twice the
+/// tier, as the memory store's do: those with a session in the tier (an
+/// address that still has one is never forgotten, or its sessions would
+/// escape its share), and those the sweep has yet to look at.
 #[rocket::async_test]
-async fn new_sessions_from_ever_new_addresses_leave_no_more_queues_than_the_tier_holds() {
+async fn new_sessions_from_ever_new_addresses_leave_queues_within_twice_the_tier() {
     use memsess::session::Origin;
 
     let redis = RedisServer::start();
@@ -89,7 +93,7 @@ async fn new_sessions_from_ever_new_addresses_leave_no_more_queues_than_the_tier
             .await
             .unwrap();
         assert!(
-            queues.len() <= 100,
+            queues.len() <= 2 * 100 + 4,
             "{} address queues for a tier of 100 {tier} sessions",
             queues.len()
         );
