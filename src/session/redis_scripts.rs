@@ -238,6 +238,14 @@ local function take_share(origin, tier, m, share, now, count)
     local other = redis.call('ZRANGE', over, 0, 0)[1]
     if other and other ~= origin then
       local theirs = P .. tier .. ':' .. other
+      -- First the members at the back that left the tier (visitors who
+      -- came back or signed in since): the length counts them, and an
+      -- address must not make way for sessions it no longer has.
+      for _ = 1, 16 do
+        local newest = redis.call('LINDEX', theirs, -1)
+        if not newest or redis.call('ZSCORE', zset, newest) then break end
+        redis.call('RPOP', theirs)
+      end
       local held = redis.call('LLEN', theirs)
       for _ = 1, 16 do
         if held == 0 then break end

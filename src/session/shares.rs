@@ -210,6 +210,17 @@ impl Shares {
             return;
         };
         if crowded && origin != arriving {
+            // First the keys at the back whose sessions left (visitors who
+            // came back or signed in since): the queue's length counts
+            // them, and an address must not make way for sessions it no
+            // longer has. (Left ones between live keys still count; its
+            // own arrivals clear them from the front.)
+            for _ in 0..MOST_PER_ARRIVAL {
+                match queue.back() {
+                    Some(newest) if !still_in_tier(newest) => queue.pop_back(),
+                    _ => break,
+                };
+            }
             for _ in 0..MOST_PER_ARRIVAL {
                 let Some(&oldest) = queue.front() else { break };
                 let live = still_in_tier(&oldest);
@@ -433,13 +444,11 @@ mod tests {
         assert_eq!(evicted, [key(0)]);
     }
 
-    /// The known over-eviction above, now reached by any address: once an
-    /// address's queue (live and departed keys) went past its share it is
-    /// listed, and while the tier is crowded another address's arrival
-    /// evicts its one session still in the tier (an office whose other
-    /// visitors logged in), though it holds far less than its share.
+    /// An address listed as over its share whose later sessions then left
+    /// (an office whose other visitors logged in): another address's
+    /// arrival in a crowded tier drops those from the back of its queue
+    /// and spares its one session still in the tier.
     #[test]
-    #[ignore = "known: others_make_way counts departed keys too (review of e463341)"]
     fn another_addresss_arrival_spares_an_address_with_one_session() {
         let shares = Shares::new(20_000, 16);
         let office = Origin([1; 16]);

@@ -250,3 +250,35 @@ async fn passing_addresses_never_drop_the_queue_of_an_address_with_sessions_in_t
         "the address holds {held} sessions of a crowded tier (share {share})"
     );
 }
+
+/// An office whose visitors but one came back (and so left the fresh
+/// tier) after its queue went past its share: once others crowd the tier,
+/// their arrivals make the office make way only for sessions it still
+/// has, so its one session stays (as in `shares.rs`'s unit test).
+#[rocket::async_test]
+async fn others_arrivals_spare_an_address_whose_later_sessions_left() {
+    let redis = RedisServer::start();
+    // A fresh tier of 2,048, crowded from 1,024; a share of 81.
+    let limits = Limits {
+        max_sessions: 8192,
+        ..LONG
+    };
+    let share = limits.fresh_per_origin();
+    let store = store(&redis.url(), limits);
+    let office = Origin::of("192.0.2.80".parse().unwrap());
+    let first = SessionId::generate().key();
+    store.create(&first, record(), Some(office)).await.unwrap();
+    // Past the share while the tier has room; all but the first come back.
+    sessions_that_move_on(&*store, office, share).await;
+    for i in 0..Limits::crowded_at(limits.tiers().fresh) + 200 {
+        let (k, visitor) = (
+            SessionId::generate().key(),
+            Origin::of(std::net::Ipv4Addr::from(0x0a30_0000 + i as u32).into()),
+        );
+        store.create(&k, record(), Some(visitor)).await.unwrap();
+    }
+    assert!(
+        store.acquire(&first).await.unwrap().is_some(),
+        "the office's one session made way for sessions it no longer had"
+    );
+}
