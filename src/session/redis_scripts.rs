@@ -138,6 +138,26 @@ local function evict(tier, count)
     forget(victims[i], redis.call('HGET', P .. 's:' .. victims[i], 'o'), '')
   end
 end
+-- Takes up to 16 members off the front of an address's `queue` of `len`
+-- in `tier` (sorted set `zset`): those that left the tier, and, while the
+-- tier is `crowded`, live ones for as long as more than `share` remain,
+-- each forgotten. Returns the queue's new length and how many made way.
+local function make_way(queue, zset, tier, len, share, crowded)
+  local gone = 0
+  for _ = 1, 16 do
+    if len == 0 then break end
+    local oldest = redis.call('LINDEX', queue, 0)
+    local live = redis.call('ZSCORE', zset, oldest)
+    if live and not (crowded and len > share) then break end
+    redis.call('LPOP', queue)
+    len = len - 1
+    if live then
+      forget(oldest, nil, tier)
+      gone = gone + 1
+    end
+  end
+  return len, gone
+end
 -- Member `m`, a session that client address `origin` began and that just
 -- joined `tier`, which now holds `count` sessions, joins that address's
 -- queue for the tier (oldest first). While the tier is crowded, the
@@ -202,17 +222,7 @@ local function take_share(origin, tier, m, share, now, count)
     -- At most 16 off the front per call, so no script runs long: sessions
     -- that left the tier, and while it is crowded, the address's oldest
     -- past its share.
-    for _ = 1, 16 do
-      local oldest = redis.call('LINDEX', queue, 0)
-      local live = redis.call('ZSCORE', zset, oldest)
-      if live and not (crowded and len > share) then break end
-      redis.call('LPOP', queue)
-      len = len - 1
-      if live then
-        forget(oldest, nil, tier)
-        gone = gone + 1
-      end
-    end
+    len, gone = make_way(queue, zset, tier, len, share, crowded)
   end
   -- A queue longer than the tier holds members that left it, behind live
   -- ones at the front: the live ones go to the back (never out: a member
@@ -247,18 +257,9 @@ local function take_share(origin, tier, m, share, now, count)
         redis.call('RPOP', theirs)
       end
       local held = redis.call('LLEN', theirs)
-      for _ = 1, 16 do
-        if held == 0 then break end
-        local oldest = redis.call('LINDEX', theirs, 0)
-        local live = redis.call('ZSCORE', zset, oldest)
-        if live and held <= share then break end
-        redis.call('LPOP', theirs)
-        held = held - 1
-        if live then
-          forget(oldest, nil, tier)
-          gone = gone + 1
-        end
-      end
+      local made
+      held, made = make_way(theirs, zset, tier, held, share, true)
+      gone = gone + made
       if held > share then redis.call('ZADD', over, now, other) else redis.call('ZREM', over, other) end
     elseif other then
       if len > share then redis.call('ZADD', over, now, origin) else redis.call('ZREM', over, origin) end
