@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use memsess::session::Limits;
-use memsess::session::{Record, SessionId, SessionStore, StoreError, StoreKey};
+use memsess::session::{Origin, Record, SessionId, SessionStore, StoreError, StoreKey};
 
 /// Long enough that nothing expires during a check.
 pub const LONG: Limits = Limits {
@@ -61,6 +61,35 @@ async fn log_in_a_new_anonymous_session(store: &dyn SessionStore, key: &StoreKey
 async fn keys_of(store: &dyn SessionStore, owner: &str) -> Vec<StoreKey> {
     let sessions = store.sessions_of(owner).await.unwrap();
     sessions.iter().map(|s| s.key).collect()
+}
+
+/// Limits whose fresh tier holds 2,048, crowded from 1,024, with a share
+/// of 81 per address.
+const CROWDABLE: Limits = Limits {
+    max_sessions: 8192,
+    ..LONG
+};
+
+/// Stores a new anonymous session under `k`, begun by a client at `origin`.
+async fn create_from(store: &dyn SessionStore, k: StoreKey, origin: Origin) {
+    store
+        .create(&k, record("{}", 1, None), Some(origin))
+        .await
+        .unwrap();
+}
+
+/// Visitor `i`'s address, one of its own; `block` keeps checks that share
+/// a store (one Redis) apart.
+fn visitor(block: u32, i: u64) -> Origin {
+    Origin::of(std::net::Ipv4Addr::from((block << 16) + i as u32).into())
+}
+
+/// Removes `keys`, so that a store shared with the next checks (one
+/// Redis) gets its room back.
+async fn clean_up<'a>(store: &dyn SessionStore, keys: impl IntoIterator<Item = &'a StoreKey>) {
+    for k in keys {
+        store.remove(k).await.unwrap();
+    }
 }
 
 /// Runs every check against stores from `make`.
@@ -438,8 +467,6 @@ where
     F: Fn(Limits) -> Fut,
     Fut: Future<Output = Arc<dyn SessionStore>>,
 {
-    use memsess::session::Origin;
-
     // Each anonymous tier holds 100 (always crowded); one address's
     // sessions may be 16 of them.
     let limits = Limits {
@@ -507,8 +534,6 @@ where
     F: Fn(Limits) -> Fut,
     Fut: Future<Output = Arc<dyn SessionStore>>,
 {
-    use memsess::session::Origin;
-
     // A fresh tier of 4,096, crowded from 3,072.
     let limits = Limits {
         max_sessions: 16_384,
@@ -589,54 +614,33 @@ where
     F: Fn(Limits) -> Fut,
     Fut: Future<Output = Arc<dyn SessionStore>>,
 {
-    use memsess::session::Origin;
-
-    // A fresh tier of 2,048, crowded from 1,024.
-    let limits = Limits {
-        max_sessions: 8192,
-        ..LONG
-    };
-    let store = make(limits).await;
-    let (capacity, share) = (limits.tiers().fresh, limits.fresh_per_origin());
-    let crowded = Limits::crowded_at(capacity);
+    let store = make(CROWDABLE).await;
+    let (capacity, share) = (CROWDABLE.tiers().fresh, CROWDABLE.fresh_per_origin());
     let flooder = Origin::of("198.51.100.9".parse().unwrap());
-    let create = |k: StoreKey, origin: Origin| {
-        let store = store.clone();
-        async move {
-            store
-                .create(&k, record("{}", 1, None), Some(origin))
-                .await
-                .unwrap();
-        }
-    };
     let (mut stayed, mut came_back) = (Vec::new(), Vec::new());
     for _ in 0..20 {
         let k = key();
-        create(k, flooder).await;
+        create_from(&*store, k, flooder).await;
         stayed.push(k);
     }
     // More than the tier's size come back, each once, while it has room.
     for _ in 0..capacity + 100 {
         let k = key();
-        create(k, flooder).await;
+        create_from(&*store, k, flooder).await;
         assert!(load(&*store, &k).await.is_some());
         came_back.push(k);
     }
     // Visitors from addresses of their own crowd the tier.
     let mut visitors = Vec::new();
-    for i in 0..crowded + 100 {
+    for i in 0..Limits::crowded_at(capacity) + 100 {
         let k = key();
-        create(
-            k,
-            Origin::of(std::net::Ipv4Addr::from(0x0a20_0000 + i as u32).into()),
-        )
-        .await;
+        create_from(&*store, k, visitor(0x0a20, i)).await;
         visitors.push(k);
     }
     // The address goes on, now held to its share.
     for _ in 0..200 {
         let k = key();
-        create(k, flooder).await;
+        create_from(&*store, k, flooder).await;
         stayed.push(k);
     }
     let mut held = 0;
@@ -651,10 +655,7 @@ where
     for k in &visitors {
         assert!(load(&*store, k).await.is_some(), "a visitor was evicted");
     }
-    // A store shared with the next checks (one Redis) gets its room back.
-    for k in stayed.iter().chain(&came_back).chain(&visitors) {
-        store.remove(k).await.unwrap();
-    }
+    clean_up(&*store, stayed.iter().chain(&came_back).chain(&visitors)).await;
 }
 
 /// An address that takes the tier to just below crowded while it has
@@ -669,33 +670,16 @@ where
     F: Fn(Limits) -> Fut,
     Fut: Future<Output = Arc<dyn SessionStore>>,
 {
-    use memsess::session::Origin;
-
-    // A fresh tier of 2,048, crowded from 1,024; a share of 81.
-    let limits = Limits {
-        max_sessions: 8192,
-        ..LONG
-    };
-    let store = make(limits).await;
-    let (capacity, share) = (limits.tiers().fresh, limits.fresh_per_origin());
+    let store = make(CROWDABLE).await;
+    let (capacity, share) = (CROWDABLE.tiers().fresh, CROWDABLE.fresh_per_origin());
     let crowded = Limits::crowded_at(capacity);
     let flooder = Origin::of("198.51.100.11".parse().unwrap());
-    let visitor = |i: u64| Origin::of(std::net::Ipv4Addr::from(0x0a30_0000 + i as u32).into());
-    let create = |k: StoreKey, origin: Origin| {
-        let store = store.clone();
-        async move {
-            store
-                .create(&k, record("{}", 1, None), Some(origin))
-                .await
-                .unwrap();
-        }
-    };
     // Visitors who opened a form, each from an address of their own.
     let early = 500;
     let mut visitors = Vec::new();
     for i in 0..early {
         let k = key();
-        create(k, visitor(i)).await;
+        create_from(&*store, k, visitor(0x0a30, i)).await;
         visitors.push(k);
     }
     // The flooder takes the tier to one short of crowded (nobody makes
@@ -703,13 +687,13 @@ where
     let mut flood = Vec::new();
     for _ in 0..crowded - 1 - early {
         let k = key();
-        create(k, flooder).await;
+        create_from(&*store, k, flooder).await;
         flood.push(k);
     }
     // More visitors: all of them fit beside the flooder's share.
     for i in early..capacity - share - 100 {
         let k = key();
-        create(k, visitor(i)).await;
+        create_from(&*store, k, visitor(0x0a30, i)).await;
         visitors.push(k);
     }
     let mut held = 0;
@@ -726,10 +710,7 @@ where
          sessions of a crowded tier (share {share})",
         visitors.len()
     );
-    // A store shared with the next checks (one Redis) gets its room back.
-    for k in flood.iter().chain(&visitors) {
-        store.remove(k).await.unwrap();
-    }
+    clean_up(&*store, flood.iter().chain(&visitors)).await;
 }
 
 async fn many_visitors_behind_one_address_keep_their_sessions_while_there_is_room<F, Fut>(make: &F)
@@ -737,8 +718,6 @@ where
     F: Fn(Limits) -> Fut,
     Fut: Future<Output = Arc<dyn SessionStore>>,
 {
-    use memsess::session::Origin;
-
     // An office behind one address: more visitors than its share of
     // either anonymous tier, in tiers that are far from full.
     let store = make(LONG).await;
