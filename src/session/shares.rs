@@ -15,9 +15,9 @@
 //! that one which took the room while the tier had it and then stopped
 //! arriving does not keep it while others fill the tier. The tier then
 //! stops filling, so its least-recently-used eviction, which would take
-//! anybody's session, does not run. Below that, nobody is evicted: many visitors behind one
-//! address (an office, a proxy without `ip_header`) may hold as many
-//! sessions as fit.
+//! anybody's session, does not run. Below that, nobody is evicted: many
+//! visitors behind one address (an office, a proxy without `ip_header`)
+//! may hold as many sessions as fit.
 //!
 //! **What it costs.** Most addresses begin one session at a time, so the
 //! bookkeeping is per address and must stay small: one map entry (the
@@ -138,19 +138,12 @@ impl Shares {
         queue.push_back(key);
         let crowded = self.crowded(tier_len);
         let mut evicted = Vec::new();
-        // A bounded amount of work per arrival: a flood's excess goes a
-        // few sessions at a time, and no request stalls for all of it.
-        for _ in 0..MOST_PER_ARRIVAL {
-            let Some(&oldest) = queue.front() else { break };
-            let live = oldest == key || still_in_tier(&oldest);
-            if live && !(crowded && queue.len() > self.share) {
-                break;
-            }
-            queue.pop_front();
-            if live {
-                evicted.push(oldest);
-            }
-        }
+        self.make_way(
+            queue,
+            crowded,
+            |k| *k == key || still_in_tier(k),
+            &mut evicted,
+        );
         // The tier holds no more than its capacity, so a longer queue
         // holds keys whose sessions left the tier, behind live ones at the
         // front (sessions that stayed while later ones moved on). Those
@@ -178,6 +171,31 @@ impl Shares {
         join(&evicted);
         self.sweep(&mut state, origin, &still_in_tier);
         evicted
+    }
+
+    /// Takes up to 16 keys off the front of an address's `queue` (a
+    /// bounded amount of work per arrival: a flood's excess goes a few
+    /// sessions at a time, and no request stalls for all of it): those
+    /// whose session left the tier, and while the tier is `crowded`, live
+    /// ones for as long as the queue is over the share, into `evicted`.
+    fn make_way(
+        &self,
+        queue: &mut VecDeque<StoreKey>,
+        crowded: bool,
+        live: impl Fn(&StoreKey) -> bool,
+        evicted: &mut Vec<StoreKey>,
+    ) {
+        for _ in 0..MOST_PER_ARRIVAL {
+            let Some(&oldest) = queue.front() else { break };
+            let live = live(&oldest);
+            if live && !(crowded && queue.len() > self.share) {
+                break;
+            }
+            queue.pop_front();
+            if live {
+                evicted.push(oldest);
+            }
+        }
     }
 
     /// The next address listed as over its share (other than `arriving`,
@@ -221,17 +239,7 @@ impl Shares {
                     _ => break,
                 };
             }
-            for _ in 0..MOST_PER_ARRIVAL {
-                let Some(&oldest) = queue.front() else { break };
-                let live = still_in_tier(&oldest);
-                if live && queue.len() <= self.share {
-                    break;
-                }
-                queue.pop_front();
-                if live {
-                    evicted.push(oldest);
-                }
-            }
+            self.make_way(queue, true, &still_in_tier, evicted);
         }
         if queue.len() > self.share {
             over.push_back(origin);
