@@ -58,7 +58,7 @@ fn snapshot(c: &mut Criterion) {
                 rt.block_on(async {
                     // A change makes the snapshot due; flush writes it.
                     let (loaded, lease) = store.acquire(&one).await.unwrap().unwrap();
-                    store.release(lease).await;
+                    store.release(lease);
                     let _ = loaded;
                     store.flush().await.unwrap();
                 })

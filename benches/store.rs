@@ -28,7 +28,7 @@ fn populated(rt: &Runtime, live: usize) -> (Arc<MemoryStore>, Vec<StoreKey>) {
             store.save(key, None, record(1)).await.unwrap();
             // A second visit settles the session, as it would for a person.
             let (_, lease) = store.acquire(key).await.unwrap().unwrap();
-            store.release(lease).await;
+            store.release(lease);
         }
     });
     (store, keys)
@@ -52,7 +52,7 @@ fn store_operations(c: &mut Criterion) {
                 let key = keys[next(keys.len())];
                 rt.block_on(async {
                     let (_, lease) = store.acquire(&key).await.unwrap().unwrap();
-                    store.release(lease).await;
+                    store.release(lease);
                 })
             })
         });
@@ -66,7 +66,7 @@ fn store_operations(c: &mut Criterion) {
                         .save(&key, Some(loaded.version), record(loaded.version + 1))
                         .await
                         .unwrap();
-                    store.release(lease).await;
+                    store.release(lease);
                 })
             })
         });
@@ -82,7 +82,7 @@ fn store_operations(c: &mut Criterion) {
                         .rotate(&old, loaded.version, &new, record(loaded.version + 1))
                         .await
                         .unwrap();
-                    store.release(lease).await;
+                    store.release(lease);
                 });
                 keys[slot] = new;
             })

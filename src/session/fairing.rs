@@ -156,7 +156,7 @@ impl Fairing for SessionFairing {
         let Some(sessions) = req.rocket().state::<Sessions>() else {
             return;
         };
-        let action = session.release().await;
+        let action = session.release();
         let config = &sessions.config;
         let line = match action {
             CookieAction::Set {

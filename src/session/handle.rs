@@ -276,7 +276,7 @@ impl Session {
     /// Gives back the session's lease, so the next request on it may run,
     /// and says what the response must do with the cookie. The fairing
     /// calls this once the handler is done.
-    pub(crate) async fn release(&self) -> CookieAction {
+    pub(crate) fn release(&self) -> CookieAction {
         let lease = self
             .inner
             .lease
@@ -284,7 +284,7 @@ impl Session {
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         if let Some(lease) = lease {
-            self.inner.store.release(lease).await;
+            self.inner.store.release(lease);
         }
         let state = self.state();
         match (state.stored, state.loaded) {

@@ -268,7 +268,7 @@ impl SessionStore for RedisStore {
         }
     }
 
-    async fn release(&self, lease: Lease) {
+    fn release(&self, lease: Lease) {
         if let Some(lease) = lease.into_inner::<RedisLease>() {
             lease.release();
         }

@@ -185,7 +185,7 @@ mod tests {
         assert_eq!(loaded.save().await, Err(SessionError::Conflict));
         assert!(!loaded.is_new(), "the session was not reset");
         assert_eq!(
-            loaded.release().await,
+            loaded.release(),
             CookieAction::Keep,
             "the cookie stays"
         );
@@ -202,6 +202,6 @@ mod tests {
         store.remove(&first.id().key()).await.unwrap();
         assert_eq!(loaded.save().await, Err(SessionError::Gone));
         assert!(loaded.is_new());
-        assert_eq!(loaded.release().await, CookieAction::Remove);
+        assert_eq!(loaded.release(), CookieAction::Remove);
     }
 }

@@ -182,12 +182,18 @@ pub trait SessionStore: Send + Sync + 'static {
     /// store.save(&key, None, record(1)).await.unwrap();
     /// let (loaded, lease) = store.acquire(&key).await.unwrap().unwrap();
     /// assert_eq!(loaded.version, 1);
-    /// store.release(lease).await;
+    /// store.release(lease);
     /// # });
     /// ```
     async fn acquire(&self, key: &StoreKey) -> StoreResult<Option<(Record, Lease)>>;
 
     /// Gives a lease back. Dropping it does the same, later for some stores.
+    ///
+    /// It never waits: the response is on its way once the handler is
+    /// done, and the next request on the session should not queue behind
+    /// a round trip. A store that must tell a server does so in the
+    /// background (the Redis store batches what was given back), and a
+    /// request that finds a lease not yet released waits as for any other.
     ///
     /// # Examples
     /// ```
@@ -199,12 +205,12 @@ pub trait SessionStore: Send + Sync + 'static {
     /// # let key = SessionId::generate().key();
     /// # store.save(&key, None, record(1)).await.unwrap();
     /// let (_, lease) = store.acquire(&key).await.unwrap().unwrap();
-    /// store.release(lease).await;
+    /// store.release(lease);
     /// // The next request on the session gets it without waiting.
     /// assert!(store.acquire(&key).await.unwrap().is_some());
     /// # });
     /// ```
-    async fn release(&self, lease: Lease) {
+    fn release(&self, lease: Lease) {
         drop(lease);
     }
 

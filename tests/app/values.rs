@@ -51,7 +51,7 @@ async fn stored_text(store: &Arc<dyn SessionStore>, session: Session) -> String 
     let key = session.id().key();
     drop(session); // gives back a loaded session's lease
     let (record, lease) = store.acquire(&key).await.unwrap().unwrap();
-    store.release(lease).await;
+    store.release(lease);
     record.data.to_string()
 }
 

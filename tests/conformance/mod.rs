@@ -54,7 +54,7 @@ async fn log_in_a_new_anonymous_session(store: &dyn SessionStore, key: &StoreKey
         .save(key, Some(1), record("{}", 2, Some(owner)))
         .await
         .unwrap();
-    store.release(lease).await;
+    store.release(lease);
 }
 
 /// The keys of `owner`'s sessions, as the account page lists them.
@@ -158,7 +158,7 @@ async fn a_removed_session_is_never_brought_back_by_a_late_save(store: &dyn Sess
         .save(&k, Some(loaded.version), record("{}", 2, None))
         .await;
     assert_eq!(late, Err(StoreError::Gone));
-    store.release(lease).await;
+    store.release(lease);
     assert_eq!(load(store, &k).await, None);
     // Removing what is not there is not an error.
     store.remove(&k).await.unwrap();
@@ -209,13 +209,13 @@ async fn the_lease_makes_requests_on_one_session_take_turns(store: Arc<dyn Sessi
         !waiting.is_finished(),
         "a second acquire must wait for the lease"
     );
-    store.release(first).await;
+    store.release(first);
     let (_, second) = tokio::time::timeout(Duration::from_secs(5), waiting)
         .await
         .unwrap()
         .unwrap()
         .unwrap();
-    store.release(second).await;
+    store.release(second);
 }
 
 async fn fifty_concurrent_read_modify_writes_all_count(store: Arc<dyn SessionStore>) {
@@ -236,7 +236,7 @@ async fn fifty_concurrent_read_modify_writes_all_count(store: Arc<dyn SessionSto
                     )
                     .await
                     .unwrap();
-                store.release(lease).await;
+                store.release(lease);
             })
         })
         .collect();
@@ -354,7 +354,7 @@ where
     }
     // `a` is used after `b`, so `b` is the least recently used.
     let (_, lease) = store.acquire(&a).await.unwrap().unwrap();
-    store.release(lease).await;
+    store.release(lease);
     tokio::time::sleep(Duration::from_millis(20)).await;
     // A third login, by logging in an anonymous session.
     log_in_a_new_anonymous_session(&*store, &c, &owner).await;
@@ -402,7 +402,7 @@ where
         store.save(&k, None, record("{}", 1, None)).await.unwrap();
         if round % 2 == 0 {
             let (_, lease) = store.acquire(&k).await.unwrap().unwrap();
-            store.release(lease).await;
+            store.release(lease);
         }
     }
     let live = store.len().await.unwrap();

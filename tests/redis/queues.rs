@@ -19,7 +19,7 @@ fn record() -> Record {
 
 async fn comes_back(store: &dyn SessionStore, key: &StoreKey) {
     let (_, lease) = store.acquire(key).await.unwrap().unwrap();
-    store.release(lease).await;
+    store.release(lease);
 }
 
 async fn conn(url: &str) -> redis::aio::MultiplexedConnection {
@@ -182,7 +182,7 @@ async fn an_addresss_queue_lasts_as_long_as_its_sessions_in_use() {
             tokio::time::sleep(Duration::from_millis(800)).await;
             for k in &held {
                 if let Some((_, lease)) = store.acquire(k).await.unwrap() {
-                    store.release(lease).await;
+                    store.release(lease);
                 }
             }
         }
@@ -190,7 +190,7 @@ async fn an_addresss_queue_lasts_as_long_as_its_sessions_in_use() {
     let mut kept = 0;
     for k in &held {
         if let Some((_, lease)) = store.acquire(k).await.unwrap() {
-            store.release(lease).await;
+            store.release(lease);
             kept += 1;
         }
     }
@@ -241,7 +241,7 @@ async fn passing_addresses_never_drop_the_queue_of_an_address_with_sessions_in_t
     let mut held = 0;
     for k in &flood {
         if let Some((_, lease)) = store.acquire(k).await.unwrap() {
-            store.release(lease).await;
+            store.release(lease);
             held += 1;
         }
     }

@@ -39,7 +39,7 @@ async fn a_flood_of_new_sessions_is_bounded_and_spares_sessions_in_use() {
     let kept = SessionId::generate().key();
     store.save(&kept, None, record()).await.unwrap();
     let (_, lease) = store.acquire(&kept).await.unwrap().unwrap();
-    store.release(lease).await;
+    store.release(lease);
 
     for _ in 0..400 {
         store
@@ -81,7 +81,7 @@ async fn new_sessions_from_ever_new_addresses_leave_queues_within_twice_the_tier
         store.create(&key, record(), Some(origin)).await.unwrap();
         if i % 2 == 1 {
             let (_, lease) = store.acquire(&key).await.unwrap().unwrap();
-            store.release(lease).await;
+            store.release(lease);
         }
     }
     let client = redis::Client::open(redis.url()).unwrap();
@@ -192,7 +192,7 @@ async fn a_lease_is_renewed_while_its_request_runs() {
         !waiting.is_finished(),
         "another request got in while the first was still running"
     );
-    store.release(held).await;
+    store.release(held);
     let next = tokio::time::timeout(Duration::from_secs(5), waiting)
         .await
         .expect("the waiting request gets the lease once it is given back")
