@@ -2,10 +2,10 @@
 # memsess load benchmark: one table of req/s, p50, p99 and the ratio of
 # each row to its ceiling, all from the same run.
 #
-#   bench/load.sh                 # all rows, 10 s each (about 5 minutes)
-#   DURATION=5s CONNS=8 bench/load.sh
+#   bench/load.sh                          # all rows (about 10 minutes)
+#   ROUNDS=5 DURATION=3s CONNS=8 bench/load.sh
 #
-# Three groups of rows, each divided by its own ceiling:
+# Groups of rows, each divided by its own ceiling:
 #   app      the memsess binary: /counter, /cart, a flood of new sessions,
 #            a login burst, a snapshot being written; ceiling /healthz of
 #            the same server (no session work) through the same wrk script
@@ -16,6 +16,11 @@
 #   redis    examples/counter on a local redis-server, 32 connections on two
 #            threads with a cookie jar each (bench/cookie.lua); ceiling
 #            examples/hello under the same load
+# A group's ceiling and rows run in turn, ROUNDS times, DURATION each: the
+# machine's speed drifts from one ten-second stretch to the next (other
+# work shares it), so each round's ratio is taken between runs seconds
+# apart, and the table gives the median of the rounds (its req/s, p50, p99
+# and CPU: the medians of the rounds too).
 # Each row also gives the server's CPU per request (/proc/PID/stat; the
 # Redis row adds redis-server's) and the ceiling's over the row's: that
 # ratio is what the session costs the server alone, free of wrk's share
@@ -32,7 +37,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DURATION=${DURATION:-10s}
+DURATION=${DURATION:-4s}
+ROUNDS=${ROUNDS:-3}
 CONNS=${CONNS:-4}
 REQUESTS=${REQUESTS:-100000}
 # Sessions the snapshot row's server holds while it writes snapshots.
@@ -77,30 +83,70 @@ AUTH_ENV=ROCKET_AUTH_MAX_FAILED_LOGINS_PER_IP=100000
 # CPU time (clock ticks, user + system) the processes PIDS... used so far.
 cpu_ticks() { local t=0 pid; for pid in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done; echo "$t"; }
 
-# wrk_row GROUP LABEL URL [wrk args...]: runs wrk and prints
-# "group|label|req/s|p50|p99|server CPU us per request". -t/-c default to
-# CONNS each. The CPU is that of the processes in SERVER_PIDS (default:
+# wrk_once URL [wrk args...]: runs wrk once and prints
+# "req/s|p50 ms|p99 ms|server CPU us per request|requests". -t/-c default
+# to CONNS each. The CPU is that of the processes in SERVER_PIDS (default:
 # the last server started, $PID): wrk shares the cores, so req/s ratios
 # also carry wrk's own cost, which the same-script ceilings share; the
 # server's CPU per request does not depend on wrk at all.
-wrk_row() {
-  local group=$1 label=$2 url=$3; shift 3
+wrk_once() {
+  local url=$1; shift
   local out before after
   # shellcheck disable=SC2086 # a list of pids
   before=$(cpu_ticks ${SERVER_PIDS:-$PID})
   out=$(wrk -t"$CONNS" -c"$CONNS" -d"$DURATION" --latency "$@" "$url")
   # shellcheck disable=SC2086
   after=$(cpu_ticks ${SERVER_PIDS:-$PID})
-  local rps p50 p99 cpu
-  rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
-  cpu=$(awk -v t="$((after - before))" -v hz="$(getconf CLK_TCK)" \
-    -v n="$(awk '/requests in/ {print $1}' <<<"$out")" 'BEGIN { if (n > 0) printf "%.1f", t * 1e6 / hz / n; else printf "-" }')
-  p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
-  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
   if grep -q "Non-2xx or 3xx responses" <<<"$out"; then
-    echo "warning: $label had error responses:" >&2; grep "Non-2xx" <<<"$out" >&2
+    echo "warning: $url had error responses:" >&2; grep "Non-2xx" <<<"$out" >&2
   fi
-  echo "$group|$label|$rps|$p50|$p99|$cpu"
+  awk -v t="$((after - before))" -v hz="$(getconf CLK_TCK)" '
+    # wrk writes latencies with their unit: us, ms or s.
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; return v * 1000 }
+    /^Requests\/sec/ { rps = $2 }
+    /requests in/ { n = $1 }
+    $1 == "50%" { p50 = ms($2) }
+    $1 == "99%" { p99 = ms($2) }
+    END { printf "%s|%.2f|%.2f|%s|%d\n", rps, p50, p99, (n > 0 ? sprintf("%.1f", t * 1e6 / hz / n) : "-"), n }' <<<"$out"
+}
+
+# interleave GROUP LABEL COMMAND [LABEL COMMAND ...]: runs each COMMAND (a
+# function that calls wrk_once) in turn, ROUNDS times, and prints a row
+# per LABEL: "group|label|req/s|p50|p99|cpu|ratio|cpu ratio|requests",
+# each figure the median of the rounds, the ratios the medians of each
+# round's ratio to the first COMMAND's (the group's ceiling) in the same
+# round, and requests the sum.
+interleave() {
+  local group=$1; shift
+  local labels=() commands=() results=() r i
+  while [ $# -gt 0 ]; do labels+=("$1"); commands+=("$2"); shift 2; done
+  for r in $(seq "$ROUNDS"); do
+    for i in "${!commands[@]}"; do
+      results+=("$i|$r|$("${commands[$i]}")")
+    done
+  done
+  printf '%s\n' "${results[@]}" | awk -F'|' -v group="$group" -v labels="$(printf '%s\n' "${labels[@]}")" '
+    function median(list,   a, n, i, j, t) {
+      n = split(list, a, " ")
+      for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+      return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    { rps[$1, $2] = $3; p50[$1] = p50[$1] " " $4; p99[$1] = p99[$1] " " $5; cpu[$1, $2] = $6; n[$1] += $7
+      rows = ($1 + 1 > rows ? $1 + 1 : rows); rounds = ($2 > rounds ? $2 : rounds) }
+    END {
+      split(labels, label, "\n")
+      for (i = 0; i < rows; i++) {
+        r_rps = r_cpu = r_ratio = r_cpu_ratio = ""
+        for (r = 1; r <= rounds; r++) {
+          r_rps = r_rps " " rps[i, r]; r_cpu = r_cpu " " cpu[i, r]
+          r_ratio = r_ratio " " rps[i, r] / rps[0, r]
+          if (cpu[i, r] > 0) r_cpu_ratio = r_cpu_ratio " " cpu[0, r] / cpu[i, r]
+        }
+        printf "%s|%s|%.0f|%.2fms|%.2fms|%.1f|%.2f|%s|%d\n", group, label[i + 1], median(r_rps),
+          median(p50[i]), median(p99[i]), median(r_cpu), median(r_ratio),
+          (r_cpu_ratio == "" ? "-" : sprintf("%.2f", median(r_cpu_ratio))), n[i]
+      }
+    }'
 }
 
 # prepare_session PORT: a session with a CSRF token: prints "cookie|token".
@@ -128,7 +174,7 @@ rows=()
 # --- app ---------------------------------------------------------------
 start_server main "$BIN" ROCKET_SESSION="$SESSION_ENV" "$AUTH_ENV"
 MAIN=$PORT
-wrk_row warmup warmup "http://127.0.0.1:$MAIN/counter" -d2s >/dev/null
+wrk_once "http://127.0.0.1:$MAIN/counter" -d2s >/dev/null
 
 # Each row is divided by a ceiling that makes wrk do the same work: a
 # script's request() and response() callbacks run Lua for every request,
@@ -136,8 +182,12 @@ wrk_row warmup warmup "http://127.0.0.1:$MAIN/counter" -d2s >/dev/null
 # body, which costs wrk (on the same two cores) 3-6 % of /healthz's rate
 # by itself. So /healthz runs through the same script as the rows it is
 # the ceiling of (the jar script, the cart's fixed cookie, or none).
-rows+=("$(BENCH_PATH=/healthz wrk_row app-jar '/healthz through the jar script (no session work)' "http://127.0.0.1:$MAIN/healthz" -s bench/counter.lua)")
-rows+=("$(wrk_row app-jar '/counter, cookie jar per connection' "http://127.0.0.1:$MAIN/counter" -s bench/counter.lua)")
+# add_rows COMMAND...: appends the rows COMMAND prints to the table.
+add_rows() { mapfile -t -O "${#rows[@]}" rows < <("$@"); }
+healthz_jar() { BENCH_PATH=/healthz wrk_once "http://127.0.0.1:$MAIN/healthz" -s bench/counter.lua; }
+counter_jar() { wrk_once "http://127.0.0.1:$MAIN/counter" -s bench/counter.lua; }
+add_rows interleave app-jar '/healthz through the jar script (no session work)' healthz_jar \
+  '/counter, cookie jar per connection' counter_jar
 IDLE_ROW=$(( ${#rows[@]} - 1 ))
 
 # /cart with a five-line cart: one prepared session per connection.
@@ -152,19 +202,26 @@ for _ in $(seq "$CONNS"); do
 done
 COOKIES=$(IFS=,; echo "${cookies[*]}")
 export COOKIES
-rows+=("$(BENCH_PATH=/healthz wrk_row app-cart '/healthz through the cart script (no session work)' "http://127.0.0.1:$MAIN/healthz" -s bench/fixed_cookie.lua)")
-rows+=("$(wrk_row app-cart '/cart, five-line cart (read only)' "http://127.0.0.1:$MAIN/cart" -s bench/fixed_cookie.lua)")
-rows+=("$(wrk_row app '/healthz (no session work, no script)' "http://127.0.0.1:$MAIN/healthz")")
-rows+=("$(wrk_row app '/counter, no cookie (new session each)' "http://127.0.0.1:$MAIN/counter")")
+healthz_cart() { BENCH_PATH=/healthz wrk_once "http://127.0.0.1:$MAIN/healthz" -s bench/fixed_cookie.lua; }
+cart() { wrk_once "http://127.0.0.1:$MAIN/cart" -s bench/fixed_cookie.lua; }
+add_rows interleave app-cart '/healthz through the cart script (no session work)' healthz_cart \
+  '/cart, five-line cart (read only)' cart
+healthz_bare() { wrk_once "http://127.0.0.1:$MAIN/healthz"; }
+flood() { wrk_once "http://127.0.0.1:$MAIN/counter"; }
+add_rows interleave app '/healthz (no session work, no script)' healthz_bare \
+  '/counter, no cookie (new session each)' flood
 
 # /counter during a burst of logins: p99 against the idle p99 above.
 logins=()
 for _ in $(seq "$CONNS"); do logins+=("$(prepare_session "$MAIN")"); done
-LOGINS=$(IFS=,; echo "${logins[*]}") wrk -t"$CONNS" -c"$CONNS" -d"$DURATION" -s bench/login.lua \
+# The burst outlasts the row measured beside it (DURATION in seconds).
+LOGINS=$(IFS=,; echo "${logins[*]}") wrk -t"$CONNS" -c"$CONNS" -d"$(( ${DURATION%s} + 2 ))s" -s bench/login.lua \
   "http://127.0.0.1:$MAIN/login" >"$WORK/login.out" &
 LOGIN_WRK=$!
 sleep 1
-rows+=("$(wrk_row app-burst '/counter during a login burst (÷ the jar ceiling)' "http://127.0.0.1:$MAIN/counter" -s bench/counter.lua)")
+# One run, beside the burst: its ratio is to the median of the jar
+# ceiling's rounds.
+rows+=("$(counter_jar | awk -F'|' '{ printf "app-burst|/counter during a login burst (÷ the jar ceiling)|%.0f|%sms|%sms|%s|-|-|%s\n", $1, $2, $3, $4, $5 }')")
 BURST_ROW=$(( ${#rows[@]} - 1 ))
 wait "$LOGIN_WRK" || true
 login_rps=$(awk '/^Requests\/sec/ {print $2}' "$WORK/login.out")
@@ -180,8 +237,10 @@ start_server snapshot "$BIN" \
 made=$(sessions_made "$PORT" /counter "$SNAPSHOT_SESSIONS" bench/settle.lua)
 held=$((made / 2))
 # The snapshot row's ceiling is /healthz of this same, fuller server.
-rows+=("$(BENCH_PATH=/healthz wrk_row snapshot "/healthz, $held sessions held, jar script" "http://127.0.0.1:$PORT/healthz" -s bench/counter.lua)")
-rows+=("$(wrk_row snapshot '/counter while a snapshot is written each second' "http://127.0.0.1:$PORT/counter" -s bench/counter.lua)")
+healthz_full() { BENCH_PATH=/healthz wrk_once "http://127.0.0.1:$PORT/healthz" -s bench/counter.lua; }
+counter_snapshots() { wrk_once "http://127.0.0.1:$PORT/counter" -s bench/counter.lua; }
+add_rows interleave snapshot "/healthz, $held sessions held, jar script" healthz_full \
+  '/counter while a snapshot is written each second' counter_snapshots
 SNAPSHOT_ROW=$(( ${#rows[@]} - 1 ))
 snapshot_size=$(stat -c %s "$WORK/snapshot/data/sessions.snapshot" 2>/dev/null || echo 0)
 kill "$PID"
@@ -194,8 +253,10 @@ start_server counter "$EXAMPLES/counter" ROCKET_SESSION="$SESSION_ENV"
 COUNTER=$PORT
 BENCH_PATH=/ wrk -t"$CONNS" -c"$CONNS" -d2s -s bench/counter.lua "http://127.0.0.1:$COUNTER/" >/dev/null
 export BENCH_PATH=/
-rows+=("$(SERVER_PIDS=$HELLO_PID wrk_row module 'examples/hello through the jar script (no session)' "http://127.0.0.1:$HELLO/" -s bench/counter.lua)")
-rows+=("$(wrk_row module 'examples/counter, cookie jar per connection' "http://127.0.0.1:$COUNTER/" -s bench/counter.lua)")
+hello_jar() { SERVER_PIDS=$HELLO_PID wrk_once "http://127.0.0.1:$HELLO/" -s bench/counter.lua; }
+module_jar() { wrk_once "http://127.0.0.1:$COUNTER/" -s bench/counter.lua; }
+add_rows interleave module 'examples/hello through the jar script (no session)' hello_jar \
+  'examples/counter, cookie jar per connection' module_jar
 unset BENCH_PATH
 kill "$PID"
 
@@ -209,17 +270,20 @@ if command -v redis-server >/dev/null; then
   sleep 0.5
   REDIS_SESSION="{secure=false,cookie_name=\"gsid\",max_sessions=1000000,store=\"redis://127.0.0.1:$RPORT/\"}"
   start_server redis "$EXAMPLES/counter" ROCKET_SESSION="$REDIS_SESSION"
-  wrk_row warmup warmup "http://127.0.0.1:$PORT/" -t2 -c32 -d2s -s bench/cookie.lua >/dev/null
-  rows+=("$(SERVER_PIDS=$HELLO_PID wrk_row redis 'examples/hello, 32 connections' "http://127.0.0.1:$HELLO/" -t2 -c32 -s bench/cookie.lua)")
+  wrk_once "http://127.0.0.1:$PORT/" -t2 -c32 -d2s -s bench/cookie.lua >/dev/null
   redis-cli -p "$RPORT" config resetstat >/dev/null
+  hello_32() { SERVER_PIDS=$HELLO_PID wrk_once "http://127.0.0.1:$HELLO/" -t2 -c32 -s bench/cookie.lua; }
   # The server's CPU and Redis's: both are the session's cost.
-  rows+=("$(SERVER_PIDS="$PID $REDIS_PID" wrk_row redis 'examples/counter on Redis, 32 conns (CPU + Redis)' "http://127.0.0.1:$PORT/" -t2 -c32 -s bench/cookie.lua)")
+  redis_32() { SERVER_PIDS="$PID $REDIS_PID" wrk_once "http://127.0.0.1:$PORT/" -t2 -c32 -s bench/cookie.lua; }
+  add_rows interleave redis 'examples/hello, 32 connections' hello_32 \
+    'examples/counter on Redis, 32 conns (CPU + Redis)' redis_32
   REDIS_ROW=$(( ${#rows[@]} - 1 ))
-  # What Redis did per request of that row (its requests: req/s times the
-  # row's seconds): the scripts called, the commands they ran, and the time
-  # Redis spent in them. Redis's CPU follows the commands inside scripts.
+  # What Redis did per request of that row (all its rounds; hello's rounds
+  # in between send Redis nothing): the scripts called, the commands they
+  # ran, and the time Redis spent in them. Redis's CPU follows the
+  # commands inside scripts.
   redis_work=$(redis-cli -p "$RPORT" info commandstats | tr -d '\r' | awk -F'[:,=]' \
-    -v requests="$(awk -F'|' -v d="${DURATION%s}" '{print $3 * d}' <<<"${rows[$REDIS_ROW]}")" '
+    -v requests="$(cut -d'|' -f9 <<<"${rows[$REDIS_ROW]}")" '
       /^cmdstat_evalsha:/ { scripts = $3; usec = $5; next }
       /^cmdstat_(config|ping|script)/ { next }
       /^cmdstat_/ { commands += $3 }
@@ -275,18 +339,12 @@ module_mem=$(memory_row module-memory "$EXAMPLES/counter" /)
 # whatever wrk costs. (The login burst's server also hashes passwords, so
 # its CPU says nothing about /counter.)
 printf '\n%-9s %-50s %10s %9s %9s %7s %8s %9s\n' "group" "row" "req/s" "p50" "p99" "ratio" "cpu/req" "cpu ratio"
-ceiling=""
-group_seen=""
 for row in "${rows[@]}"; do
-  IFS='|' read -r group label rps p50 p99 cpu <<<"$row"
-  # The first row of each group is its ceiling; the login burst's is the
-  # jar ceiling (the group app-jar's first row).
-  if [ "$group" = app-burst ]; then ceiling=$jar_ceiling; ceiling_cpu=""; group_seen=$group
-  elif [ "$group" != "$group_seen" ]; then ceiling=$rps; ceiling_cpu=$cpu; group_seen=$group; fi
-  [ "$group" = app-jar ] && [ -z "${jar_ceiling:-}" ] && jar_ceiling=$rps
-  ratio=$(awk -v a="$rps" -v b="$ceiling" 'BEGIN { printf "%.2f", a / b }')
-  cpu_ratio=-
-  [ -n "$ceiling_cpu" ] && cpu_ratio=$(awk -v a="$ceiling_cpu" -v b="$cpu" 'BEGIN { printf "%.2f", a / b }')
+  IFS='|' read -r group label rps p50 p99 cpu ratio cpu_ratio _ <<<"$row"
+  if [ "$group" = app-burst ]; then
+    # The login burst's ceiling is the jar ceiling (app-jar's first row).
+    ratio=$(awk -v a="$rps" -v b="$(cut -d'|' -f3 <<<"${rows[0]}")" 'BEGIN { printf "%.2f", a / b }')
+  fi
   printf '%-9s %-50s %10s %9s %9s %7s %8s %9s\n' "$group" "$label" "$rps" "$p50" "$p99" "$ratio" "$cpu" "$cpu_ratio"
 done
 p99_of() { cut -d'|' -f5 <<<"${rows[$1]}"; }
@@ -298,4 +356,4 @@ echo "$app_mem"
 echo "$app_addresses_mem"
 echo "$module_mem"
 [ -n "$redis_mem" ] && echo "$redis_mem"
-echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); wrk -t$CONNS -c$CONNS -d$DURATION (Redis rows -t2 -c32); server and wrk share the cores"
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); wrk -t$CONNS -c$CONNS -d$DURATION, $ROUNDS rounds in turn per group, medians (Redis rows -t2 -c32); server and wrk share the cores"
