@@ -19,10 +19,15 @@
 //! Rocket's Shield adds HSTS by itself only when Rocket serves TLS, which
 //! it does not behind a proxy, so it is enabled here from the setting. The
 //! debug profile (plain HTTP on localhost) sends none.
+//!
+//! One response skips response fairings: the error page Rocket sends for
+//! a request it cannot take (an unknown method). The error page's
+//! responder sets the same headers itself ([`set_on_error_page`]), from
+//! the same policies.
 
 use rocket::fairing::{AdHoc, Fairing, Info, Kind};
 use rocket::http::Header;
-use rocket::shield::{Frame, Hsts, NoSniff, Permission, Referrer, Shield};
+use rocket::shield::{Frame, Hsts, NoSniff, Permission, Policy, Referrer, Shield};
 use rocket::{Request, Response};
 
 use crate::session::SessionConfig;
@@ -53,22 +58,59 @@ impl Fairing for Csp {
 /// How long browsers keep to HTTPS after a response: a year.
 const HSTS_MAX_AGE_DAYS: i64 = 365;
 
+/// The Shield's policies: for the Shield, and for the one response it
+/// never sees.
+fn policies() -> (NoSniff, Frame, Referrer, Permission) {
+    (
+        NoSniff::Enable,
+        Frame::Deny,
+        Referrer::StrictOriginWhenCrossOrigin,
+        Permission::default(),
+    )
+}
+
+fn hsts() -> Hsts {
+    Hsts::IncludeSubDomains(rocket::time::Duration::days(HSTS_MAX_AGE_DAYS))
+}
+
+/// Whether this app sends HSTS: with `session.secure` on. A bad `session`
+/// table stops the launch in the session fairing, with a message naming
+/// the key; here it only means no HSTS.
+fn secure(figment: &rocket::figment::Figment) -> bool {
+    SessionConfig::from_figment(figment).is_ok_and(|c| c.secure)
+}
+
 /// Attaches the Shield (with HSTS when `session.secure` is on) and the CSP.
 pub fn stage() -> AdHoc {
     AdHoc::on_ignite("Security headers", |rocket| async {
-        // A bad `session` table stops the launch in the session fairing,
-        // with a message naming the key; here it only means no HSTS.
-        let secure = SessionConfig::from_figment(rocket.figment()).is_ok_and(|c| c.secure);
+        let (no_sniff, frame, referrer, permission) = policies();
         let mut shield = Shield::new()
-            .enable(NoSniff::Enable)
-            .enable(Frame::Deny)
-            .enable(Referrer::StrictOriginWhenCrossOrigin)
-            .enable(Permission::default());
-        if secure {
-            shield = shield.enable(Hsts::IncludeSubDomains(rocket::time::Duration::days(
-                HSTS_MAX_AGE_DAYS,
-            )));
+            .enable(no_sniff)
+            .enable(frame)
+            .enable(referrer)
+            .enable(permission);
+        if secure(rocket.figment()) {
+            shield = shield.enable(hsts());
         }
         rocket.attach(shield).attach(Csp)
     })
+}
+
+/// Sets every header of this module on an error page. Rocket answers a
+/// request it cannot take with the error page and no response fairing,
+/// so neither the Shield nor the CSP fairing sees that response. (Every
+/// other error page goes through them as well, which sets nothing new.)
+pub fn set_on_error_page(req: &Request<'_>, res: &mut Response<'_>) {
+    let (no_sniff, frame, referrer, permission) = policies();
+    res.set_header(no_sniff.header());
+    res.set_header(frame.header());
+    res.set_header(referrer.header());
+    res.set_header(permission.header());
+    if secure(req.rocket().figment()) {
+        res.set_header(hsts().header());
+    }
+    res.set_header(Header::new(
+        "Content-Security-Policy",
+        CONTENT_SECURITY_POLICY,
+    ));
 }

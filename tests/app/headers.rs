@@ -4,6 +4,7 @@ use rocket::http::Status;
 use rocket::local::blocking::LocalResponse;
 
 use crate::helpers::{client, client_with, figment, set_cookies};
+use crate::server::Server;
 
 fn assert_security_headers(response: &LocalResponse<'_>, what: &str) {
     let h = response.headers();
@@ -177,4 +178,48 @@ fn hsts_follows_the_secure_setting_not_the_profile() {
         .headers()
         .get_one("Strict-Transport-Security")
         .is_some());
+}
+
+/// Rocket answers a request it cannot take (an unknown method) with the
+/// error page before any route or response fairing runs: the page must
+/// carry the headers all the same. (Bytes that have no place in a request
+/// line get hyper's own empty 400, before Rocket: no page at all.)
+#[test]
+fn an_unknown_method_gets_an_error_page_with_the_same_headers() {
+    for secure in [false, true] {
+        let session = format!("{{secure={secure},cookie_name=\"gsid\"}}");
+        let server = Server::start(&[("ROCKET_SESSION", &session)]);
+        for (method, path) in [("BREW", "/cart"), ("PROPFIND", "/")] {
+            let what = format!("{method} {path:?} (secure: {secure})");
+            let response = server.request(method, path, &[], "");
+            assert_eq!(response.status, 400, "{what}");
+            assert!(
+                response.body.contains("data-status=\"400\""),
+                "{what}: {}",
+                response.body
+            );
+            assert_eq!(
+                response.header("x-content-type-options"),
+                Some("nosniff"),
+                "{what}"
+            );
+            assert_eq!(response.header("x-frame-options"), Some("DENY"), "{what}");
+            assert_eq!(
+                response.header("referrer-policy"),
+                Some("strict-origin-when-cross-origin"),
+                "{what}"
+            );
+            assert_eq!(
+                response.header("content-security-policy"),
+                Some(memsess::headers::CONTENT_SECURITY_POLICY),
+                "{what}"
+            );
+            assert!(response.header("permissions-policy").is_some(), "{what}");
+            assert_eq!(
+                response.header("strict-transport-security"),
+                secure.then_some("max-age=31536000; includeSubDomains"),
+                "{what}"
+            );
+        }
+    }
 }
