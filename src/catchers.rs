@@ -10,7 +10,8 @@ use rocket::response::{self, content::RawHtml, Responder};
 use rocket::{catch, catchers, Catcher, Request, Response};
 
 use crate::error::{AppError, ErrorDetail};
-use crate::page::Chrome;
+use crate::page::{CartCount, Chrome};
+use crate::session::Session;
 
 #[derive(Template)]
 #[template(path = "error.html")]
@@ -70,7 +71,9 @@ impl<'r> Responder<'r, 'static> for ErrorPage {
         if let Some(secs) = self.retry_after {
             response.header(Header::new("Retry-After", secs.to_string()));
         }
-        Ok(response.finalize())
+        let mut response = response.finalize();
+        crate::headers::set_on_error_page(req, &mut response);
+        Ok(response)
     }
 }
 
@@ -87,8 +90,13 @@ async fn error_page(status: Status, req: &Request<'_>) -> ErrorPage {
         _ => None,
     };
     // The header shows who is signed in when the session can be had; an
-    // error page must render even when it cannot (the store is down).
-    let chrome = req.guard::<Chrome>().await.succeeded().unwrap_or_default();
+    // error page must render even when it cannot (the store is down). It
+    // leaves the flash for the next page: a 404 for a prefetch or an image
+    // between a form and the page it leads to must not eat its message.
+    let chrome = match req.guard::<Session>().await.succeeded() {
+        Some(session) => Chrome::without_flash(&session, req.rocket().state::<CartCount>()),
+        None => Chrome::default(),
+    };
     let page = ErrorTemplate {
         chrome,
         code: status.code,

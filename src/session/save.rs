@@ -184,11 +184,7 @@ mod tests {
         loaded.insert("n", 2).unwrap();
         assert_eq!(loaded.save().await, Err(SessionError::Conflict));
         assert!(!loaded.is_new(), "the session was not reset");
-        assert_eq!(
-            loaded.release(),
-            CookieAction::Keep,
-            "the cookie stays"
-        );
+        assert_eq!(loaded.release(), CookieAction::Keep, "the cookie stays");
         let again = Session::load(store, id).await.unwrap();
         assert_eq!(again.get::<u32>("n"), Some(5), "the other write stands");
     }

@@ -504,3 +504,24 @@ fn parallel_adds_of_different_products_all_appear() {
     assert_eq!(count, 48);
     assert!(ids.iter().all(|id| lines[*id] == 6), "{lines:?}");
 }
+
+/// An error page between a form and the page it leads to (a prefetch, a
+/// missing image, a mistyped address) shows who is signed in and the cart,
+/// and leaves the form's message for that page.
+#[test]
+fn an_error_page_leaves_the_flash_for_the_next_page() {
+    let client = client(&[]);
+    assert_eq!(add(&client, "padlock", "1"), Status::SeeOther);
+    for path in ["/static/missing.png", "/no/such/page"] {
+        let response = client.get(path).dispatch();
+        assert_eq!(response.status(), Status::NotFound, "{path}");
+        let page = response.into_string().unwrap();
+        assert!(
+            page.contains("data-header-cart-count=\"1\""),
+            "{path}: {page}"
+        );
+        assert!(!page.contains("Added 1 × Session padlock."), "{path}");
+    }
+    let page = client.get("/cart").dispatch().into_string().unwrap();
+    assert!(page.contains("Added 1 × Session padlock."), "{page}");
+}
