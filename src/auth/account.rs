@@ -24,7 +24,7 @@ use crate::csrf::{self, CsrfForm, NoFields};
 use crate::error::AppError;
 use crate::page::{render, utc, Chrome, Flash, FlashKind};
 use crate::session::store::now_ms;
-use crate::session::Session;
+use crate::session::{Session, SessionError};
 
 /// One row of the sessions table.
 struct SessionRow {
@@ -136,8 +136,20 @@ async fn logout_others(
         n => format!("Signed out {n} other sessions."),
     };
     Flash::set(&session, FlashKind::Success, message)?;
-    session.save().await?;
-    Ok(Redirect::to("/account"))
+    match session.save().await {
+        // Another of the user's devices listed the sessions at the same
+        // moment and ended this one too: the others are gone as asked, so
+        // the usual "nothing was changed" would not be true.
+        Err(SessionError::Gone) => Err(AppError::Conflict(
+            "Your other sessions were signed out, and so was this one: another of your \
+             devices signed out everywhere else at the same moment. Sign in again."
+                .into(),
+        )),
+        saved => {
+            saved?;
+            Ok(Redirect::to("/account"))
+        }
+    }
 }
 
 /// The password form's fields.
