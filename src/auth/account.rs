@@ -129,6 +129,12 @@ async fn logout_others(
     _user: CurrentUser,
     session: Session,
 ) -> Result<Redirect, AppError> {
+    // Another of the user's devices that asked first may have ended this
+    // session with the others: then this one changes nothing, and its
+    // page says the session ended.
+    if !session.owner_sessions().await?.iter().any(|s| s.current) {
+        return Err(AppError::SessionEnded);
+    }
     let ended = session.end_other_sessions().await?;
     let message = match ended {
         0 => "There were no other sessions to sign out.".to_owned(),
@@ -137,9 +143,9 @@ async fn logout_others(
     };
     Flash::set(&session, FlashKind::Success, message)?;
     match session.save().await {
-        // Another of the user's devices listed the sessions at the same
-        // moment and ended this one too: the others are gone as asked, so
-        // the usual "nothing was changed" would not be true.
+        // Another of the user's devices got past the check above at the
+        // same moment and ended this one too: the others are gone as
+        // asked, so the usual "nothing was changed" would not be true.
         Err(SessionError::Gone) => Err(AppError::Conflict(
             "Your other sessions were signed out, and so was this one: another of your \
              devices signed out everywhere else at the same moment. Sign in again."

@@ -201,14 +201,11 @@ impl Session {
     /// Ends every other live session of this session's owner ("sign out
     /// everywhere else"); returns how many it ended. Requests still running
     /// on those sessions cannot bring them back: their saves fail with
-    /// [`SessionError::Gone`].
-    ///
-    /// If this session has itself been ended meanwhile (another of the
-    /// owner's devices signed out everywhere else first), it ends nothing:
-    /// the one that asked first wins.
+    /// [`SessionError::Gone`]. It ends them even if this session has itself
+    /// ended meanwhile: after a password change or an account's deletion,
+    /// no other session may stay, whatever became of this one.
     ///
     /// # Errors
-    /// [`SessionError::Gone`] if this session has ended (above);
     /// [`SessionError::Unavailable`] if the store cannot be reached.
     ///
     /// # Examples
@@ -227,10 +224,10 @@ impl Session {
     ///
     /// assert_eq!(laptop.end_other_sessions().await, Ok(1));
     /// assert_eq!(store.len().await, Ok(1));
-    /// // A request still running on the phone cannot sign the laptop out
-    /// // in turn, nor bring the phone's session back.
-    /// assert_eq!(phone.end_other_sessions().await, Err(SessionError::Gone));
-    /// assert_eq!(store.len().await, Ok(1));
+    /// // A request still running on the phone cannot bring it back, and
+    /// // one that changes the password there still ends the laptop's.
+    /// assert_eq!(phone.end_other_sessions().await, Ok(1));
+    /// assert_eq!(store.len().await, Ok(0));
     /// assert_eq!(phone.save().await, Err(SessionError::Gone));
     /// # });
     /// ```
@@ -240,12 +237,8 @@ impl Session {
             (state.owner.clone(), state.stored.map(|(id, _)| id.key()))
         };
         let Some(owner) = owner else { return Ok(0) };
-        let sessions = self.inner.store.sessions_of(&owner).await?;
-        if current.is_some_and(|key| !sessions.iter().any(|s| s.key == key)) {
-            return Err(SessionError::Gone);
-        }
         let mut ended = 0;
-        for other in sessions {
+        for other in self.inner.store.sessions_of(&owner).await? {
             if Some(other.key) != current {
                 self.inner.store.remove(&other.key).await?;
                 ended += 1;
