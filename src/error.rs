@@ -151,6 +151,11 @@ impl From<AccountError> for AppError {
             AccountError::NoAccount => {
                 AppError::NotFound("That account does not exist (any more).".into())
             }
+            AccountError::PasswordChanged => AppError::Conflict(
+                "Your password was changed on another of your devices at the same moment, \
+                 so this change was not made. Sign in with the password set there."
+                    .into(),
+            ),
             AccountError::DemoAccount => AppError::ReadOnlyAccount,
             AccountError::Unavailable(why) => {
                 rocket::error!("account store: {why}");

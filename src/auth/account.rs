@@ -148,7 +148,8 @@ async fn logout_others(
         // asked, so the usual "nothing was changed" would not be true.
         Err(SessionError::Gone) => Err(AppError::Conflict(
             "Your other sessions were signed out, and so was this one: another of your \
-             devices signed out everywhere else at the same moment. Sign in again."
+             devices changed the password or signed out everywhere else at the same moment. \
+             Sign in again."
                 .into(),
         )),
         saved => {
@@ -176,21 +177,22 @@ struct DeleteForm {
 
 const WRONG_PASSWORD: &str = "That is not your current password.";
 
-/// Whether `password` is `user`'s, as a counted attempt exactly like a
-/// login's: on the device's own counter from a browser with a valid device
-/// cookie (so strangers who locked the name cannot lock its owner out of
-/// changing the password), else on the username's.
-async fn password_is_right(
+/// If `password` is `user`'s, the password hash it was checked against
+/// (for a change to replace only that one). Checked as a counted attempt
+/// exactly like a login's: on the device's own counter from a browser with
+/// a valid device cookie (so strangers who locked the name cannot lock its
+/// owner out of changing the password), else on the username's.
+async fn checked_password(
     auth: &Auth,
     user: &CurrentUser,
     password: String,
     jar: &CookieJar<'_>,
     addr: &ClientAddr,
-) -> Result<bool, AppError> {
+) -> Result<Option<String>, AppError> {
     let account = auth.store.account(&user.name).await?;
     let key = auth.store.device_key().await?;
     let device = device::read(jar, auth.secure, &key, &user.name, account.as_ref());
-    check_password(
+    let right = check_password(
         auth,
         &user.name,
         account.as_ref(),
@@ -198,7 +200,8 @@ async fn password_is_right(
         device.as_ref(),
         addr,
     )
-    .await
+    .await?;
+    Ok(account.filter(|_| right).map(|a| a.password_hash))
 }
 
 /// Changes the password: rotates this session's id, restamps it, and ends
@@ -223,20 +226,33 @@ async fn change_password(
         page.password_problem = Some(problem);
         return Ok(AccountResult::Invalid(render(&page)?));
     }
-    if !password_is_right(auth, &user, current_password, jar, &addr).await? {
+    let Some(checked) = checked_password(auth, &user, current_password, jar, &addr).await? else {
         let mut page = page(user, &session, chrome, auth).await?;
         page.password_problem = Some(WRONG_PASSWORD);
         return Ok(AccountResult::WrongPassword(render(&page)?));
-    }
+    };
     let hash = auth.hasher.hash(new_password).await;
-    auth.store.set_password(&user.name, &hash).await?;
+    // Only over the password just checked: of two changes at once, the
+    // second changes nothing and its page says so.
+    auth.store.set_password(&user.name, &checked, &hash).await?;
     session.insert(current_user::STAMP_KEY, stamp(&hash))?;
     session.cycle_id();
-    Flash::set(&session, FlashKind::Success, "Your password is changed.")?;
-    session.save().await?;
-    // Their stamps are stale already; this removes them from the store too.
+    // Their stamps are stale already; this removes them from the store
+    // too. Before the save, so that they go even if another device ends
+    // this session meanwhile.
     session.end_other_sessions().await?;
-    Ok(AccountResult::Done(Box::new(Redirect::to("/account"))))
+    Flash::set(&session, FlashKind::Success, "Your password is changed.")?;
+    match session.save().await {
+        Err(SessionError::Gone) => Err(AppError::Conflict(
+            "Your password is changed, but another of your devices signed this session out \
+             at the same moment. Sign in with the new password."
+                .into(),
+        )),
+        saved => {
+            saved?;
+            Ok(AccountResult::Done(Box::new(Redirect::to("/account"))))
+        }
+    }
 }
 
 /// Deletes the account and its orders, and ends all its sessions.
@@ -251,7 +267,10 @@ async fn delete_account(
     jar: &CookieJar<'_>,
     addr: ClientAddr,
 ) -> Result<AccountResult, AppError> {
-    if !password_is_right(auth, &user, form.0.password, jar, &addr).await? {
+    if checked_password(auth, &user, form.0.password, jar, &addr)
+        .await?
+        .is_none()
+    {
         let mut page = page(user, &session, chrome, auth).await?;
         page.delete_problem = Some(WRONG_PASSWORD);
         return Ok(AccountResult::WrongPassword(render(&page)?));

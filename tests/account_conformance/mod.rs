@@ -104,14 +104,24 @@ async fn concurrent_creations_of_one_name_have_exactly_one_winner(store: Arc<dyn
 async fn a_password_change_is_seen_at_once(store: &dyn AccountStore) {
     let dave = name("dave");
     store.create(&dave, HASH_A).await.unwrap();
-    store.set_password(&dave, HASH_B).await.unwrap();
+    store.set_password(&dave, HASH_A, HASH_B).await.unwrap();
     assert_eq!(
         store.account(&dave).await.unwrap().unwrap().password_hash,
         HASH_B
     );
     assert_eq!(
-        store.set_password(&name("nobody"), HASH_B).await,
+        store.set_password(&name("nobody"), HASH_A, HASH_B).await,
         Err(AccountError::NoAccount)
+    );
+    // A change checked against a password that is no longer the one in
+    // force (another change came first) changes nothing.
+    assert_eq!(
+        store.set_password(&dave, HASH_A, HASH_A).await,
+        Err(AccountError::PasswordChanged)
+    );
+    assert_eq!(
+        store.account(&dave).await.unwrap().unwrap().password_hash,
+        HASH_B
     );
 }
 

@@ -5,7 +5,7 @@ use rocket::http::Status;
 use rocket::local::blocking::Client;
 
 use crate::helpers::{client, figment, location, post_form, Browser};
-use crate::server::Server;
+use crate::server::{HttpResponse, Server};
 use crate::web::{attr, WebBrowser};
 
 const ALICE: (&str, &str) = ("alice", "wonderland-42");
@@ -389,4 +389,51 @@ fn two_browsers_deleting_the_account_at_once_both_end_signed_out() {
     assert_eq!(statuses, [303, 303]);
     assert_eq!(one.user(&server), None);
     assert_eq!(other.user(&server), None);
+}
+
+#[test]
+fn of_two_password_changes_at_once_the_one_whose_page_says_so_is_in_force() {
+    let server = Server::start(&[]);
+    let (one, other) = (WebBrowser::new(), WebBrowser::new());
+    assert_eq!(one.signup(&server, "ulla", "ullas-password").status, 303);
+    assert_eq!(other.login(&server, "ulla", "ullas-password").status, 303);
+    let tokens = [one.token(&server), other.token(&server)];
+    let new = ["ullas-first-pick", "ullas-other-pick"];
+
+    // Both check the current password before either changes it: with a
+    // plain overwrite the last would win while the first was told its
+    // password was set.
+    let responses: Vec<HttpResponse> = std::thread::scope(|s| {
+        let handles: Vec<_> = [&one, &other]
+            .into_iter()
+            .zip(tokens.iter().zip(new))
+            .map(|(browser, (token, new))| {
+                let server = &server;
+                s.spawn(move || {
+                    let pairs = [
+                        ("csrf_token", token.as_str()),
+                        ("current_password", "ullas-password"),
+                        ("new_password", new),
+                    ];
+                    browser.post_raw(server, "/account/password", &pairs)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let changed: Vec<usize> = (0..2).filter(|&i| responses[i].status == 303).collect();
+    assert_eq!(
+        changed.len(),
+        1,
+        "{:?}",
+        responses.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    let (won, lost) = (changed[0], 1 - changed[0]);
+    // The other was refused one way or another (a 409 that says its change
+    // was not made, or its session already gone), never told it succeeded.
+    assert_ne!(responses[lost].status, 303);
+    assert!(!responses[lost].body.contains("Your password is changed"));
+    let third = WebBrowser::new();
+    assert_eq!(third.login(&server, "ulla", new[lost]).status, 401);
+    assert_eq!(third.login(&server, "ulla", new[won]).status, 303);
 }

@@ -226,12 +226,20 @@ impl AccountStore for FileStore {
         Ok(account)
     }
 
-    async fn set_password(&self, username: &str, password_hash: &str) -> AccountResult<()> {
+    async fn set_password(
+        &self,
+        username: &str,
+        expected: &str,
+        password_hash: &str,
+    ) -> AccountResult<()> {
         let _turn = self.writer.lock().await;
         let current = self.snapshot();
         self.writable(&current, username)?;
         let mut next = (*current).clone();
         if let Some(account) = next.get_mut(username) {
+            if account.password_hash != expected {
+                return Err(AccountError::PasswordChanged);
+            }
             account.password_hash = password_hash.to_owned();
         }
         self.publish(next).await

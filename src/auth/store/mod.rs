@@ -73,6 +73,10 @@ pub enum AccountError {
     /// deleted meanwhile); nothing changed.
     #[error("there is no such account")]
     NoAccount,
+    /// The password is no longer the one the change was checked against
+    /// (another request changed it meanwhile); nothing changed.
+    #[error("the password was changed meanwhile")]
+    PasswordChanged,
     /// A demo user: they exist only in memory and cannot be changed.
     #[error("the demo accounts cannot be changed")]
     DemoAccount,
@@ -140,12 +144,23 @@ pub trait AccountStore: Send + Sync + 'static {
     /// [`AccountError::Unavailable`] if it could not be stored.
     async fn create(&self, username: &str, password_hash: &str) -> AccountResult<Account>;
 
-    /// Replaces the password hash of `username`.
+    /// Replaces the password hash of `username` with `password_hash` if it
+    /// is still `expected`: the hash the current password was checked
+    /// against. Of two changes checked against one password, the first
+    /// wins and the second changes nothing, so the page of each says what
+    /// is true (with a plain overwrite, the last would win while the first
+    /// was told its password was set).
     ///
     /// # Errors
-    /// [`AccountError::NoAccount`], [`AccountError::DemoAccount`], or
-    /// [`AccountError::Unavailable`].
-    async fn set_password(&self, username: &str, password_hash: &str) -> AccountResult<()>;
+    /// [`AccountError::PasswordChanged`] if the hash is no longer
+    /// `expected`; [`AccountError::NoAccount`],
+    /// [`AccountError::DemoAccount`], or [`AccountError::Unavailable`].
+    async fn set_password(
+        &self,
+        username: &str,
+        expected: &str,
+        password_hash: &str,
+    ) -> AccountResult<()>;
 
     /// Deletes `username` and all its orders, in one step: no crash leaves
     /// orders behind that a new holder of the name would see.

@@ -157,13 +157,22 @@ impl AccountStore for RedisStore {
         }
     }
 
-    async fn set_password(&self, username: &str, password_hash: &str) -> AccountResult<()> {
+    async fn set_password(
+        &self,
+        username: &str,
+        expected: &str,
+        password_hash: &str,
+    ) -> AccountResult<()> {
         self.writable(username)?;
         let mut call = self.scripts.set_password.prepare_invoke();
-        call.key(account_key(username)).arg(password_hash);
-        match self.changed(&call).await? {
-            true => Ok(()),
-            false => Err(AccountError::NoAccount),
+        call.key(account_key(username))
+            .arg(password_hash)
+            .arg(expected);
+        let done: i64 = invoke(&self.conn, &call).await.map_err(unavailable)?;
+        match done {
+            1 => Ok(()),
+            2 => Err(AccountError::PasswordChanged),
+            _ => Err(AccountError::NoAccount),
         }
     }
 

@@ -14,9 +14,12 @@ redis.call('DEL', KEYS[2])
 return 1
 "#;
 
-/// KEYS: account. ARGV: hash. 1 changed, 0 no such account.
+/// KEYS: account. ARGV: new hash, expected hash. 1 changed, 0 no such
+/// account, 2 the hash is no longer the expected one (nothing changed).
 pub(super) const SET_PASSWORD: &str = r#"
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local current = redis.call('HGET', KEYS[1], 'h')
+if not current then return 0 end
+if current ~= ARGV[2] then return 2 end
 redis.call('HSET', KEYS[1], 'h', ARGV[1])
 return 1
 "#;

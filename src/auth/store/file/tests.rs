@@ -83,7 +83,7 @@ async fn accounts_and_orders_survive_a_reopen_and_demo_users_are_never_written()
         store.add_order("carol", &order).await.unwrap();
         store.add_order("alice", &order).await.unwrap();
         assert_eq!(
-            store.set_password("alice", HASH).await,
+            store.set_password("alice", HASH, HASH).await,
             Err(AccountError::DemoAccount)
         );
     }
