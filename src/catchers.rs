@@ -10,6 +10,7 @@ use rocket::response::{self, content::RawHtml, Responder};
 use rocket::{catch, catchers, Catcher, Request, Response};
 
 use crate::error::{AppError, ErrorDetail};
+use crate::headers::SecurityHeaders;
 use crate::page::{CartCount, Chrome};
 use crate::session::Session;
 
@@ -71,8 +72,15 @@ impl<'r> Responder<'r, 'static> for ErrorPage {
         if let Some(secs) = self.retry_after {
             response.header(Header::new("Retry-After", secs.to_string()));
         }
+        // Rendered from session data (who is signed in, the header's form
+        // token): no cache may keep it.
+        response.raw_header("Cache-Control", "no-store");
         let mut response = response.finalize();
-        crate::headers::set_on_error_page(req, &mut response);
+        // Rocket sends the page for a request it cannot take (an unknown
+        // method) without running response fairings (see `headers.rs`).
+        if let Some(headers) = req.rocket().state::<SecurityHeaders>() {
+            headers.set_on(&mut response);
+        }
         Ok(response)
     }
 }

@@ -220,6 +220,15 @@ fn an_unknown_method_gets_an_error_page_with_the_same_headers() {
                 secure.then_some("max-age=31536000; includeSubDomains"),
                 "{what}"
             );
+            // It shows who is signed in: no cache may keep it.
+            assert_eq!(response.header("cache-control"), Some("no-store"), "{what}");
         }
+        // An ordinary error page goes through the response fairing as well,
+        // which sets the same headers again without a word in the log.
+        let missing = server.get("/no/such/page", None);
+        assert_eq!(missing.status, 404);
+        assert_eq!(missing.header("x-frame-options"), Some("DENY"));
+        let log = server.log_with("/no/such/page");
+        assert!(!log.contains("Refusing to overwrite"), "{log}");
     }
 }
