@@ -8,7 +8,7 @@ use rocket::{get, routes, Route, State};
 use crate::catalog::{self, Product, PRODUCTS};
 use crate::csrf;
 use crate::error::AppError;
-use crate::page::{render, Chrome};
+use crate::page::{render, CartCount, Chrome};
 use crate::session::{Session, Sessions};
 
 #[derive(Template)]
@@ -38,12 +38,18 @@ async fn home(session: Session, chrome: Chrome) -> Result<RawHtml<String>, AppEr
 }
 
 #[get("/products/<id>")]
-async fn product(id: &str, session: Session, chrome: Chrome) -> Result<RawHtml<String>, AppError> {
+async fn product(
+    id: &str,
+    session: Session,
+    counts: &State<CartCount>,
+) -> Result<RawHtml<String>, AppError> {
     let product = catalog::find(id)
         .ok_or_else(|| AppError::NotFound("There is no such product in the shop.".into()))?;
     let in_cart = crate::cart::load(&session).quantity_of(product.id);
     render(&ProductPage {
-        chrome,
+        // Only once the product is found: a 404 leaves the flash (a
+        // login's "Welcome back") for the next page.
+        chrome: Chrome::of(&session, Some(counts)).await?,
         csrf_token: csrf::token(&session).await?,
         product,
         in_cart,

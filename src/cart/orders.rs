@@ -13,7 +13,8 @@ use crate::auth::store::{Order, OrderId};
 use crate::auth::{login_redirect, Auth, CurrentUser};
 use crate::catalog::dollars;
 use crate::error::AppError;
-use crate::page::{render, utc, Chrome};
+use crate::page::{render, utc, CartCount, Chrome};
+use crate::session::Session;
 
 /// One line as the page shows it.
 struct LineView {
@@ -64,7 +65,8 @@ impl From<&Order> for OrderSummary {
 async fn order_page(
     id: &str,
     user: CurrentUser,
-    chrome: Chrome,
+    session: Session,
+    counts: &State<CartCount>,
     auth: &State<Auth>,
 ) -> Result<RawHtml<String>, AppError> {
     let not_found = || AppError::NotFound("There is no such order among yours.".into());
@@ -86,7 +88,9 @@ async fn order_page(
         })
         .collect();
     render(&OrderPage {
-        chrome,
+        // Only once the order is found: a 404 leaves the flash for the
+        // next page.
+        chrome: Chrome::of(&session, Some(counts)).await?,
         placed: utc(order.placed_ms),
         total: dollars(order.total_cents),
         lines,

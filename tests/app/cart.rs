@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use rocket::http::{ContentType, Status};
 use rocket::local::blocking::Client;
 
-use crate::helpers::{client, figment, form, location, post_form, Browser};
+use crate::helpers::{client, figment, form, location, login, post_form, Browser};
 use crate::server::{HttpResponse, Server};
 
 const ALICE: (&str, &str) = ("alice", "wonderland-42");
@@ -511,8 +511,16 @@ fn parallel_adds_of_different_products_all_appear() {
 #[test]
 fn an_error_page_leaves_the_flash_for_the_next_page() {
     let client = client(&[]);
+    assert_eq!(login(&client, "alice", "wonderland-42"), Status::SeeOther);
     assert_eq!(add(&client, "padlock", "1"), Status::SeeOther);
-    for path in ["/static/missing.png", "/no/such/page"] {
+    // Pages that find nothing, whether before any handler or in one that
+    // looks something up first (a product, an order).
+    for path in [
+        "/static/missing.png",
+        "/no/such/page",
+        "/products/no-such-product",
+        "/orders/no-such-order",
+    ] {
         let response = client.get(path).dispatch();
         assert_eq!(response.status(), Status::NotFound, "{path}");
         let page = response.into_string().unwrap();
