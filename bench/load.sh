@@ -39,6 +39,9 @@ cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-4s}
 ROUNDS=${ROUNDS:-3}
+# Whole seconds: the login burst is made to outlast its row by two.
+[[ $DURATION =~ ^[1-9][0-9]*s$ ]] || { echo "DURATION must be whole seconds, like 4s" >&2; exit 1; }
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || { echo "ROUNDS must be a whole number, like 3" >&2; exit 1; }
 CONNS=${CONNS:-4}
 REQUESTS=${REQUESTS:-100000}
 # Sessions the snapshot row's server holds while it writes snapshots.
