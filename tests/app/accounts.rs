@@ -359,67 +359,71 @@ fn the_device_cookie_is_long_lived_http_only_and_secure_in_release() {
     }
 }
 
-#[test]
-fn two_browsers_deleting_the_account_at_once_both_end_signed_out() {
-    let server = Server::start(&[]);
+/// Two browsers signed in as `name` on `server`, each with its form token.
+fn two_browsers(server: &Server, name: &str, password: &str) -> [(WebBrowser, String); 2] {
     let (one, other) = (WebBrowser::new(), WebBrowser::new());
-    assert_eq!(one.signup(&server, "tess", "tesss-password").status, 303);
-    assert_eq!(other.login(&server, "tess", "tesss-password").status, 303);
-    let tokens = [one.token(&server), other.token(&server)];
+    assert_eq!(one.signup(server, name, password).status, 303);
+    assert_eq!(other.login(server, name, password).status, 303);
+    [one, other].map(|browser| {
+        let token = browser.token(server);
+        (browser, token)
+    })
+}
 
-    // Both pass the login check before either deletes; one of them then
-    // finds the account already gone, and must still end its sessions.
-    let statuses: Vec<u16> = std::thread::scope(|s| {
-        let handles: Vec<_> = [&one, &other]
-            .into_iter()
-            .zip(&tokens)
-            .map(|(browser, token)| {
-                let server = &server;
+/// Each browser POSTs to `path` at the same moment, with its token and
+/// the fields `fields` gives for its place (0 or 1).
+fn post_at_once(
+    server: &Server,
+    browsers: &[(WebBrowser, String); 2],
+    path: &str,
+    fields: impl Fn(usize) -> Vec<(&'static str, &'static str)> + Sync,
+) -> Vec<HttpResponse> {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = browsers
+            .iter()
+            .enumerate()
+            .map(|(i, (browser, token))| {
+                let fields = &fields;
                 s.spawn(move || {
-                    let pairs = [
-                        ("csrf_token", token.as_str()),
-                        ("password", "tesss-password"),
-                    ];
-                    browser.post_raw(server, "/account/delete", &pairs).status
+                    let mut pairs = vec![("csrf_token", token.as_str())];
+                    pairs.extend(fields(i));
+                    browser.post_raw(server, path, &pairs)
                 })
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+#[test]
+fn two_browsers_deleting_the_account_at_once_both_end_signed_out() {
+    let server = Server::start(&[]);
+    let browsers = two_browsers(&server, "tess", "tesss-password");
+    // Both pass the login check before either deletes; one of them then
+    // finds the account already gone, and must still end its sessions.
+    let responses = post_at_once(&server, &browsers, "/account/delete", |_| {
+        vec![("password", "tesss-password")]
     });
+    let statuses: Vec<u16> = responses.iter().map(|r| r.status).collect();
     assert_eq!(statuses, [303, 303]);
-    assert_eq!(one.user(&server), None);
-    assert_eq!(other.user(&server), None);
+    for (browser, _) in &browsers {
+        assert_eq!(browser.user(&server), None);
+    }
 }
 
 #[test]
 fn of_two_password_changes_at_once_the_one_whose_page_says_so_is_in_force() {
     let server = Server::start(&[]);
-    let (one, other) = (WebBrowser::new(), WebBrowser::new());
-    assert_eq!(one.signup(&server, "ulla", "ullas-password").status, 303);
-    assert_eq!(other.login(&server, "ulla", "ullas-password").status, 303);
-    let tokens = [one.token(&server), other.token(&server)];
+    let browsers = two_browsers(&server, "ulla", "ullas-password");
     let new = ["ullas-first-pick", "ullas-other-pick"];
-
     // Both check the current password before either changes it: with a
     // plain overwrite the last would win while the first was told its
     // password was set.
-    let responses: Vec<HttpResponse> = std::thread::scope(|s| {
-        let handles: Vec<_> = [&one, &other]
-            .into_iter()
-            .zip(tokens.iter().zip(new))
-            .map(|(browser, (token, new))| {
-                let server = &server;
-                s.spawn(move || {
-                    let pairs = [
-                        ("csrf_token", token.as_str()),
-                        ("current_password", "ullas-password"),
-                        ("new_password", new),
-                    ];
-                    browser.post_raw(server, "/account/password", &pairs)
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    let responses = post_at_once(&server, &browsers, "/account/password", |i| {
+        vec![
+            ("current_password", "ullas-password"),
+            ("new_password", new[i]),
+        ]
     });
     let changed: Vec<usize> = (0..2).filter(|&i| responses[i].status == 303).collect();
     assert_eq!(
