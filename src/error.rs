@@ -152,8 +152,8 @@ impl From<AccountError> for AppError {
                 AppError::NotFound("That account does not exist (any more).".into())
             }
             AccountError::PasswordChanged => AppError::Conflict(
-                "Your password was changed on another of your devices at the same moment, \
-                 so this change was not made. Sign in with the password set there."
+                "The password was changed at the same moment, on another device, so nothing \
+                 was changed here. Sign in with the new password."
                     .into(),
             ),
             AccountError::DemoAccount => AppError::ReadOnlyAccount,

@@ -267,15 +267,14 @@ async fn delete_account(
     jar: &CookieJar<'_>,
     addr: ClientAddr,
 ) -> Result<AccountResult, AppError> {
-    if checked_password(auth, &user, form.0.password, jar, &addr)
-        .await?
-        .is_none()
-    {
+    let Some(checked) = checked_password(auth, &user, form.0.password, jar, &addr).await? else {
         let mut page = page(user, &session, chrome, auth).await?;
         page.delete_problem = Some(WRONG_PASSWORD);
         return Ok(AccountResult::WrongPassword(render(&page)?));
-    }
-    match auth.store.delete(&user.name).await {
+    };
+    // Only while the password just checked is the one in force: a change
+    // that came first shut it out (409, nothing deleted).
+    match auth.store.delete(&user.name, &checked).await {
         // Already gone: deleted from another browser at the same moment,
         // or a command retried after a dropped connection whose first try
         // went through. Its sessions end all the same.

@@ -113,10 +113,17 @@ async fn a_password_change_is_seen_at_once(store: &dyn AccountStore) {
         store.set_password(&name("nobody"), HASH_A, HASH_B).await,
         Err(AccountError::NoAccount)
     );
+    // The same change again (a retry whose first try went through) is done.
+    assert_eq!(store.set_password(&dave, HASH_A, HASH_B).await, Ok(()));
     // A change checked against a password that is no longer the one in
-    // force (another change came first) changes nothing.
+    // force (another change came first) changes nothing, and neither does
+    // a deletion.
     assert_eq!(
         store.set_password(&dave, HASH_A, HASH_A).await,
+        Err(AccountError::PasswordChanged)
+    );
+    assert_eq!(
+        store.delete(&dave, HASH_A).await,
         Err(AccountError::PasswordChanged)
     );
     assert_eq!(
@@ -156,7 +163,7 @@ async fn deletion_takes_the_orders_and_a_new_holder_of_the_name_sees_none(
     let placed = order(1_000, 100);
     store.add_order(&gina, &placed).await.unwrap();
 
-    store.delete(&gina).await.unwrap();
+    store.delete(&gina, HASH_A).await.unwrap();
     assert_eq!(store.account(&gina).await, Ok(None));
     assert!(store.orders(&gina).await.unwrap().is_empty());
     assert_eq!(store.order(&gina, &placed.id).await, Ok(None));
@@ -165,7 +172,10 @@ async fn deletion_takes_the_orders_and_a_new_holder_of_the_name_sees_none(
         Err(AccountError::NoAccount),
         "no order for a deleted account"
     );
-    assert_eq!(store.delete(&gina).await, Err(AccountError::NoAccount));
+    assert_eq!(
+        store.delete(&gina, HASH_A).await,
+        Err(AccountError::NoAccount)
+    );
 
     store.create(&gina, HASH_B).await.unwrap();
     assert!(store.orders(&gina).await.unwrap().is_empty());

@@ -237,6 +237,9 @@ impl AccountStore for FileStore {
         self.writable(&current, username)?;
         let mut next = (*current).clone();
         if let Some(account) = next.get_mut(username) {
+            if account.password_hash == password_hash {
+                return Ok(());
+            }
             if account.password_hash != expected {
                 return Err(AccountError::PasswordChanged);
             }
@@ -245,10 +248,16 @@ impl AccountStore for FileStore {
         self.publish(next).await
     }
 
-    async fn delete(&self, username: &str) -> AccountResult<()> {
+    async fn delete(&self, username: &str, expected: &str) -> AccountResult<()> {
         let _turn = self.writer.lock().await;
         let current = self.snapshot();
         self.writable(&current, username)?;
+        if current
+            .get(username)
+            .is_some_and(|account| account.password_hash != expected)
+        {
+            return Err(AccountError::PasswordChanged);
+        }
         // Orders first: a crash between the two writes leaves an account
         // without orders, never orders a new holder of the name would see.
         self.drop_orders(username).await?;

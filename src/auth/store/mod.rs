@@ -149,7 +149,10 @@ pub trait AccountStore: Send + Sync + 'static {
     /// against. Of two changes checked against one password, the first
     /// wins and the second changes nothing, so the page of each says what
     /// is true (with a plain overwrite, the last would win while the first
-    /// was told its password was set).
+    /// was told its password was set). A hash that is `password_hash`
+    /// already counts as done: a call sent again after a dropped
+    /// connection, whose first try went through (each hash has a salt of
+    /// its own, so no other change writes the same one).
     ///
     /// # Errors
     /// [`AccountError::PasswordChanged`] if the hash is no longer
@@ -163,12 +166,17 @@ pub trait AccountStore: Send + Sync + 'static {
     ) -> AccountResult<()>;
 
     /// Deletes `username` and all its orders, in one step: no crash leaves
-    /// orders behind that a new holder of the name would see.
+    /// orders behind that a new holder of the name would see. Only while
+    /// its password hash is still `expected`, the one the password was
+    /// checked against: a deletion that proved a password changed
+    /// meanwhile must not outlast the change meant to shut that password
+    /// out.
     ///
     /// # Errors
-    /// [`AccountError::NoAccount`], [`AccountError::DemoAccount`], or
-    /// [`AccountError::Unavailable`].
-    async fn delete(&self, username: &str) -> AccountResult<()>;
+    /// [`AccountError::PasswordChanged`] if the hash is no longer
+    /// `expected`; [`AccountError::NoAccount`],
+    /// [`AccountError::DemoAccount`], or [`AccountError::Unavailable`].
+    async fn delete(&self, username: &str, expected: &str) -> AccountResult<()>;
 
     /// Stores `order` for `username`, only while the account exists.
     ///

@@ -112,6 +112,17 @@ impl RedisStore {
         Ok(done == 1)
     }
 
+    /// Runs a script that answers 1 (done), 2 (the password hash is no
+    /// longer the one expected: nothing done) or 0 (no such account).
+    async fn checked_change(&self, call: &redis::ScriptInvocation<'_>) -> AccountResult<()> {
+        let done: i64 = invoke(&self.conn, call).await.map_err(unavailable)?;
+        match done {
+            1 => Ok(()),
+            2 => Err(AccountError::PasswordChanged),
+            _ => Err(AccountError::NoAccount),
+        }
+    }
+
     fn writable(&self, username: &str) -> AccountResult<()> {
         if self.demo.contains(username) {
             Err(AccountError::DemoAccount)
@@ -168,22 +179,16 @@ impl AccountStore for RedisStore {
         call.key(account_key(username))
             .arg(password_hash)
             .arg(expected);
-        let done: i64 = invoke(&self.conn, &call).await.map_err(unavailable)?;
-        match done {
-            1 => Ok(()),
-            2 => Err(AccountError::PasswordChanged),
-            _ => Err(AccountError::NoAccount),
-        }
+        self.checked_change(&call).await
     }
 
-    async fn delete(&self, username: &str) -> AccountResult<()> {
+    async fn delete(&self, username: &str, expected: &str) -> AccountResult<()> {
         self.writable(username)?;
         let mut call = self.scripts.delete.prepare_invoke();
-        call.key(account_key(username)).key(orders_key(username));
-        match self.changed(&call).await? {
-            true => Ok(()),
-            false => Err(AccountError::NoAccount),
-        }
+        call.key(account_key(username))
+            .key(orders_key(username))
+            .arg(expected);
+        self.checked_change(&call).await
     }
 
     async fn add_order(&self, username: &str, order: &Order) -> AccountResult<()> {

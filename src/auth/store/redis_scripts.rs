@@ -14,19 +14,24 @@ redis.call('DEL', KEYS[2])
 return 1
 "#;
 
-/// KEYS: account. ARGV: new hash, expected hash. 1 changed, 0 no such
-/// account, 2 the hash is no longer the expected one (nothing changed).
+/// KEYS: account. ARGV: new hash, expected hash. 1 changed (or changed
+/// already: a retry whose first try went through), 0 no such account, 2
+/// the hash is no longer the expected one (nothing changed).
 pub(super) const SET_PASSWORD: &str = r#"
 local current = redis.call('HGET', KEYS[1], 'h')
 if not current then return 0 end
+if current == ARGV[1] then return 1 end
 if current ~= ARGV[2] then return 2 end
 redis.call('HSET', KEYS[1], 'h', ARGV[1])
 return 1
 "#;
 
-/// KEYS: account, orders. 1 deleted, 0 no such account.
+/// KEYS: account, orders. ARGV: expected hash. 1 deleted, 0 no such
+/// account, 2 the hash is no longer the expected one (nothing deleted).
 pub(super) const DELETE: &str = r#"
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local current = redis.call('HGET', KEYS[1], 'h')
+if not current then return 0 end
+if current ~= ARGV[1] then return 2 end
 redis.call('DEL', KEYS[2], KEYS[1])
 return 1
 "#;
