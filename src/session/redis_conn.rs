@@ -12,8 +12,10 @@
 //! twice is safe: a session write is fenced by version (the second answers
 //! that the session changed, and the page asks to reload), a load takes
 //! its own lease token back, an attempt counter counts one attempt twice,
-//! and an account's creation answers that the name is taken, by the
-//! account it has just made.
+//! an account's creation answers that the name is taken, by the account
+//! it has just made, a password change finds its own new hash and counts
+//! as done, and a deletion finds no account, which its page takes as
+//! done.
 
 use std::time::Duration;
 
