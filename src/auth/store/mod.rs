@@ -56,11 +56,14 @@ pub use types::{Account, Order, OrderId, OrderLine};
 /// # let _ = std::fs::remove_dir_all(&dir);
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
 /// let store = FileStore::open(&dir.join("users.json"), DemoAccounts::none()).unwrap();
-/// store.create("carol", "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA").await.unwrap();
+/// let hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA";
+/// store.create("carol", hash).await.unwrap();
 ///
-/// let again = store.create("carol", "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA").await;
-/// assert_eq!(again.unwrap_err(), AccountError::Taken);
-/// assert_eq!(store.delete("nobody").await, Err(AccountError::NoAccount));
+/// assert_eq!(store.create("carol", hash).await.unwrap_err(), AccountError::Taken);
+/// assert_eq!(store.delete("nobody", hash).await, Err(AccountError::NoAccount));
+/// // Checked against a password that is no longer carol's: nothing happens.
+/// let other = "$argon2id$v=19$m=19456,t=2,p=1$b3RoZXJzYWx0$aGFzaA";
+/// assert_eq!(store.delete("carol", other).await, Err(AccountError::PasswordChanged));
 /// # });
 /// # let _ = std::fs::remove_dir_all(&dir);
 /// ```
