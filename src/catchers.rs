@@ -79,7 +79,7 @@ impl<'r> Responder<'r, 'static> for ErrorPage {
         // Rocket sends the page for a request it cannot take (an unknown
         // method) without running response fairings (see `headers.rs`).
         if let Some(headers) = req.rocket().state::<SecurityHeaders>() {
-            headers.set_on(&mut response);
+            headers.set_copies_on(&mut response);
         }
         Ok(response)
     }

@@ -60,8 +60,16 @@ impl SecurityHeaders {
     }
 
     /// Sets every header of the list on `res`, replacing any of the same
-    /// name.
-    pub fn set_on(&self, res: &mut Response<'_>) {
+    /// name: borrowed from the list, so a response copies no value.
+    pub fn set_on<'r>(&'r self, res: &mut Response<'r>) {
+        for header in &self.0 {
+            res.set_header(Header::new(header.name().as_str(), header.value()));
+        }
+    }
+
+    /// As [`set_on`](Self::set_on), for a response that outlives the list's
+    /// borrow (an error page's): each value copied.
+    pub fn set_copies_on(&self, res: &mut Response<'_>) {
         for header in &self.0 {
             res.set_header(header.clone());
         }
