@@ -2,11 +2,13 @@
 //! else"), your orders, changing the password, and deleting the account.
 //!
 //! Changing the password and deleting the account check the current
-//! password as one counted attempt on the username's counter and the
-//! address's, as a login without a device cookie is (see
-//! [`super::attempt`]): a wrong password here is a failed login for the
-//! username, so a stolen session (even with the browser's device cookie)
-//! gets no guesses here beyond the ones every stranger shares.
+//! password as one counted attempt, exactly as a login is counted (see
+//! [`super::attempt`]): on the username's counter and the address's, or,
+//! from a browser with a valid device cookie for the name, on that
+//! device's own counter, so strangers who locked the name cannot lock its
+//! owner out of changing the password. A wrong password here is a failed
+//! login for the username, lockout included: a stolen session gets no
+//! more guesses here than its browser would get at the login form.
 
 use askama::Template;
 use rocket::form::FromForm;
