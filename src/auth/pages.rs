@@ -190,6 +190,21 @@ async fn login(
         },
     )
     .await?;
+    // A password change (or a deletion) may have ended the user's other
+    // sessions while this password was being checked, before this session
+    // was saved, and so missed it. Read the account again now that the
+    // session is saved: if the change came first, its hash is not the one
+    // checked; if not, the change's end of the other sessions finds this
+    // one.
+    let in_force = auth.store.account(&name).await?;
+    if in_force.map(|a| a.password_hash) != Some(account.password_hash) {
+        session.invalidate().await?;
+        return Err(AppError::Conflict(
+            "The password was changed (or the account deleted) while you were signing in, \
+             so you are not signed in. Sign in again."
+                .into(),
+        ));
+    }
     device::issue(jar, auth.secure, &auth.store.device_key().await?, &name);
     let target = next
         .as_deref()

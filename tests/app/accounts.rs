@@ -441,3 +441,52 @@ fn of_two_password_changes_at_once_the_one_whose_page_says_so_is_in_force() {
     assert_eq!(third.login(&server, "ulla", new[lost]).status, 401);
     assert_eq!(third.login(&server, "ulla", new[won]).status, 303);
 }
+
+/// A login checked against the old password while a password change
+/// lands must not leave a session signed in with it. The change ends the
+/// user's other sessions; a login saved just after that would be missed,
+/// so the login reads the account again once its session is saved. The
+/// window is a few milliseconds wide, so the login starts at a spread of
+/// moments into the change (each a fresh user); with the re-read, no
+/// moment leaves the old password's session signed in.
+#[test]
+fn a_login_with_the_password_a_change_replaces_does_not_stay_signed_in() {
+    // Every user and every refused login comes from one address.
+    let limits = "{max_signups_per_ip=100,max_failed_logins_per_ip=100}";
+    let server = Server::start(&[("ROCKET_AUTH", limits)]);
+    for (i, delay_ms) in (0..40).step_by(3).enumerate() {
+        let name = format!("vera{i}");
+        let changer = WebBrowser::new();
+        assert_eq!(changer.signup(&server, &name, "veras-password").status, 303);
+        let (changer_token, late) = (changer.token(&server), WebBrowser::new());
+        let late_token = late.token(&server);
+        let (changed, logged_in) = std::thread::scope(|s| {
+            let change = s.spawn(|| {
+                let pairs = [
+                    ("csrf_token", changer_token.as_str()),
+                    ("current_password", "veras-password"),
+                    ("new_password", "veras-new-password"),
+                ];
+                changer
+                    .post_raw(&server, "/account/password", &pairs)
+                    .status
+            });
+            let login = s.spawn(|| {
+                std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+                let pairs = [
+                    ("csrf_token", late_token.as_str()),
+                    ("username", name.as_str()),
+                    ("password", "veras-password"),
+                ];
+                late.post_raw(&server, "/login", &pairs).status
+            });
+            (change.join().unwrap(), login.join().unwrap())
+        });
+        assert_eq!(changed, 303, "at {delay_ms} ms");
+        assert_eq!(
+            late.user(&server),
+            None,
+            "at {delay_ms} ms the old password's login ({logged_in}) is still signed in"
+        );
+    }
+}
