@@ -65,8 +65,8 @@ struct ErrorPage {
     retry_after: Option<u64>,
 }
 
-impl<'r> Responder<'r, 'static> for ErrorPage {
-    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+impl<'r> Responder<'r, 'r> for ErrorPage {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'r> {
         let mut response = Response::build_from(RawHtml(self.html).respond_to(req)?);
         response.status(self.status);
         if let Some(secs) = self.retry_after {
@@ -79,7 +79,7 @@ impl<'r> Responder<'r, 'static> for ErrorPage {
         // Rocket sends the page for a request it cannot take (an unknown
         // method) without running response fairings (see `headers.rs`).
         if let Some(headers) = req.rocket().state::<SecurityHeaders>() {
-            headers.set_copies_on(&mut response);
+            headers.set_on(&mut response);
         }
         Ok(response)
     }

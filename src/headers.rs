@@ -66,14 +66,6 @@ impl SecurityHeaders {
             res.set_header(Header::new(header.name().as_str(), header.value()));
         }
     }
-
-    /// As [`set_on`](Self::set_on), for a response that outlives the list's
-    /// borrow (an error page's): each value copied.
-    pub fn set_copies_on(&self, res: &mut Response<'_>) {
-        for header in &self.0 {
-            res.set_header(header.clone());
-        }
-    }
 }
 
 struct SetHeaders;
