@@ -4,6 +4,12 @@
 //! request holds it or waits for it, so idle sessions cost no memory here,
 //! and the table's own mutex is held just long enough to find or drop an
 //! entry, never across an `.await`.
+//!
+//! A lock that leaves the table is kept for the next key, up to
+//! [`SPARE`] of them: every request takes a lock, and making a new one
+//! each time cost an allocation and a free per request. A lock can only
+//! leave the table when nobody holds it or waits for it, so a kept one
+//! is as good as new.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -13,8 +19,21 @@ use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
 use super::id::{KeyHashBuilder, StoreKey};
 
-type Map = HashMap<StoreKey, Arc<AsyncMutex<()>>, KeyHashBuilder>;
-type Table = Mutex<Map>;
+type Lock = Arc<AsyncMutex<()>>;
+type Map = HashMap<StoreKey, Lock, KeyHashBuilder>;
+
+/// The most unused locks kept for reuse: more than the requests a server
+/// usually runs at once, and a few KiB at most.
+const SPARE: usize = 64;
+
+/// The locks in use by key, and unused ones kept for reuse.
+#[derive(Default)]
+struct Locks {
+    map: Map,
+    spare: Vec<Lock>,
+}
+
+type Table = Mutex<Locks>;
 
 /// A table of per-key async mutexes.
 #[derive(Default)]
@@ -33,7 +52,13 @@ pub struct KeyGuard {
 impl KeyedLocks {
     /// Locks `key`, waiting at most `wait`; `None` if that was not enough.
     pub async fn lock(&self, key: StoreKey, wait: Duration) -> Option<KeyGuard> {
-        let mutex = lock_table(&self.table).entry(key).or_default().clone();
+        let mutex = {
+            let mut table = lock_table(&self.table);
+            let Locks { map, spare } = &mut *table;
+            map.entry(key)
+                .or_insert_with(|| spare.pop().unwrap_or_default())
+                .clone()
+        };
         let mut guard = KeyGuard {
             key,
             table: self.table.clone(),
@@ -46,7 +71,7 @@ impl KeyedLocks {
 
     /// How many keys are locked or waited on.
     pub fn len(&self) -> usize {
-        lock_table(&self.table).len()
+        lock_table(&self.table).map.len()
     }
 
     /// Whether no key is locked or waited on.
@@ -55,7 +80,7 @@ impl KeyedLocks {
     }
 }
 
-fn lock_table(table: &Table) -> std::sync::MutexGuard<'_, Map> {
+fn lock_table(table: &Table) -> std::sync::MutexGuard<'_, Locks> {
     // The table is consistent after every statement, so a panic elsewhere
     // while it was locked leaves nothing half-done.
     table.lock().unwrap_or_else(PoisonError::into_inner)
@@ -68,10 +93,16 @@ impl Drop for KeyGuard {
         // Only the table holds the mutex now: nobody else holds or waits for
         // it, and nobody can start to while we hold the table's lock.
         if table
+            .map
             .get(&self.key)
             .is_some_and(|m| Arc::strong_count(m) == 1)
         {
-            table.remove(&self.key);
+            let Locks { map, spare } = &mut *table;
+            if let Some(unused) = map.remove(&self.key) {
+                if spare.len() < SPARE {
+                    spare.push(unused);
+                }
+            }
         }
     }
 }
@@ -101,5 +132,31 @@ mod tests {
         drop(a);
         drop(b);
         assert!(locks.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_reused_lock_still_makes_the_next_locker_wait() {
+        let locks = KeyedLocks::default();
+        drop(locks.lock(StoreKey([1; 16]), WAIT).await.unwrap());
+        assert_eq!(lock_table(&locks.table).spare.len(), 1);
+        // Key 2 gets the lock key 1 left behind.
+        let held = locks.lock(StoreKey([2; 16]), WAIT).await.unwrap();
+        assert!(lock_table(&locks.table).spare.is_empty());
+        assert!(locks.lock(StoreKey([2; 16]), Duration::from_millis(20)).await.is_none());
+        assert!(locks.lock(StoreKey([1; 16]), Duration::from_millis(20)).await.is_some());
+        drop(held);
+        assert!(locks.lock(StoreKey([2; 16]), Duration::from_millis(20)).await.is_some());
+    }
+
+    #[tokio::test]
+    async fn no_more_than_a_few_unused_locks_are_kept() {
+        let locks = KeyedLocks::default();
+        let mut held = Vec::new();
+        for n in 0..100u8 {
+            held.push(locks.lock(StoreKey([n; 16]), WAIT).await.unwrap());
+        }
+        drop(held);
+        assert!(locks.is_empty());
+        assert_eq!(lock_table(&locks.table).spare.len(), SPARE);
     }
 }
