@@ -142,20 +142,22 @@ end
 -- in `tier` (sorted set `zset`): those that left the tier, and, while the
 -- tier is `crowded`, live ones for as long as more than `share` remain,
 -- each forgotten. Returns the queue's new length and how many made way.
+-- The front is read in one command and cut in one: a member at a time
+-- (LINDEX, ZSCORE, LPOP) made the sweep that clears departed members on
+-- every eighth arrival about a sixth of all the commands Redis ran.
 local function make_way(queue, zset, tier, len, share, crowded)
-  local gone = 0
-  for _ = 1, 16 do
-    if len == 0 then break end
-    local oldest = redis.call('LINDEX', queue, 0)
+  local gone, cut = 0, 0
+  for _, oldest in ipairs(redis.call('LRANGE', queue, 0, 15)) do
     local live = redis.call('ZSCORE', zset, oldest)
     if live and not (crowded and len > share) then break end
-    redis.call('LPOP', queue)
+    cut = cut + 1
     len = len - 1
     if live then
       forget(oldest, nil, tier)
       gone = gone + 1
     end
   end
+  if cut > 0 then redis.call('LTRIM', queue, cut, -1) end
   return len, gone
 end
 -- Member `m`, a session that client address `origin` began and that just
