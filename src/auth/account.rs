@@ -237,6 +237,15 @@ async fn change_password(
     // Only over the password just checked: of two changes at once, the
     // second changes nothing and its page says so.
     auth.store.set_password(&user.name, &checked, &hash).await?;
+    // This browser proved the new password as much as a login would: its
+    // device cookie moves to it, where the others' stop counting.
+    device::issue(
+        jar,
+        auth.secure,
+        &auth.store.device_key().await?,
+        &user.name,
+        &hash,
+    );
     session.insert(current_user::STAMP_KEY, stamp(&hash))?;
     session.cycle_id();
     // Their stamps are stale already; this removes them from the store

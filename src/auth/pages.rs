@@ -197,7 +197,7 @@ async fn login(
     // checked; if not, the change's end of the other sessions finds this
     // one.
     let in_force = auth.store.account(&name).await?;
-    if in_force.map(|a| a.password_hash) != Some(account.password_hash) {
+    if in_force.as_ref().map(|a| &a.password_hash) != Some(&account.password_hash) {
         session.invalidate().await?;
         return Err(AppError::Conflict(
             "The password was changed (or the account deleted) while you were signing in, \
@@ -205,7 +205,8 @@ async fn login(
                 .into(),
         ));
     }
-    device::issue(jar, auth.secure, &auth.store.device_key().await?, &name);
+    let key = auth.store.device_key().await?;
+    device::issue(jar, auth.secure, &key, &name, &account.password_hash);
     let target = next
         .as_deref()
         .and_then(local_redirect)
@@ -283,7 +284,8 @@ async fn signup(
         label: client.0,
     };
     log_in(&session, &name, &account.password_hash, greeting, arrival).await?;
-    device::issue(jar, auth.secure, &auth.store.device_key().await?, &name);
+    let key = auth.store.device_key().await?;
+    device::issue(jar, auth.secure, &key, &name, &account.password_hash);
     Ok(FormResult::Done(Box::new(Redirect::to("/account"))))
 }
 

@@ -142,10 +142,19 @@ mod tests {
         // Key 2 gets the lock key 1 left behind.
         let held = locks.lock(StoreKey([2; 16]), WAIT).await.unwrap();
         assert!(lock_table(&locks.table).spare.is_empty());
-        assert!(locks.lock(StoreKey([2; 16]), Duration::from_millis(20)).await.is_none());
-        assert!(locks.lock(StoreKey([1; 16]), Duration::from_millis(20)).await.is_some());
+        assert!(locks
+            .lock(StoreKey([2; 16]), Duration::from_millis(20))
+            .await
+            .is_none());
+        assert!(locks
+            .lock(StoreKey([1; 16]), Duration::from_millis(20))
+            .await
+            .is_some());
         drop(held);
-        assert!(locks.lock(StoreKey([2; 16]), Duration::from_millis(20)).await.is_some());
+        assert!(locks
+            .lock(StoreKey([2; 16]), Duration::from_millis(20))
+            .await
+            .is_some());
     }
 
     #[tokio::test]

@@ -222,6 +222,45 @@ fn one_address_creates_at_most_max_signups_per_ip_accounts_an_hour() {
     );
 }
 
+/// Someone who once knew the password keeps the device cookies of their
+/// logins; once the owner changes the password, those cookies count on
+/// the username's counter like anybody's, and only the owner's browser,
+/// which made the change, still has a counter of its own.
+#[test]
+fn device_cookies_from_before_a_password_change_get_no_guesses_of_their_own() {
+    let server = server("max_failed_logins=3, max_failed_logins_per_ip=1000");
+    let owner = WebBrowser::new();
+    assert_eq!(owner.signup(&server, "olga", "olgas-password").status, 303);
+    let thief = WebBrowser::new();
+    assert_eq!(thief.login(&server, "olga", "olgas-password").status, 303);
+    thief.post(&server, "/logout", &[]);
+    assert!(thief.cookie("gdev").is_some());
+
+    let changed = owner.post(
+        &server,
+        "/account/password",
+        &[
+            ("current_password", "olgas-password"),
+            ("new_password", "olgas-new-password"),
+        ],
+    );
+    assert_eq!(changed.status, 303, "{}", changed.body);
+    owner.post(&server, "/logout", &[]);
+
+    // The username is locked by strangers' guesses...
+    let stranger = WebBrowser::new();
+    for _ in 0..3 {
+        assert_eq!(stranger.login(&server, "olga", "guess-guess").status, 401);
+    }
+    // ...and the old device cookie checks no guess past that lock.
+    assert_eq!(thief.login(&server, "olga", "another-guess").status, 429);
+    // The owner's browser got a cookie for the new password at the change.
+    assert_eq!(
+        owner.login(&server, "olga", "olgas-new-password").status,
+        303
+    );
+}
+
 #[test]
 fn a_device_cookie_keeps_the_owner_in_while_strangers_are_locked_out() {
     let server = server("max_failed_logins=3, max_failed_logins_per_ip=1000");
