@@ -198,7 +198,7 @@ impl<'r, T: FromForm<'r>> FromForm<'r> for Tokened<'r, T> {
     }
 
     fn push_error(ctxt: &mut Self::Context, error: form::Error<'r>) {
-        ctxt.too_large |= error.status() == Status::PayloadTooLarge;
+        ctxt.too_large |= over_limit(&error);
         T::push_error(&mut ctxt.inner, error);
     }
 
@@ -211,6 +211,21 @@ impl<'r, T: FromForm<'r>> FromForm<'r> for Tokened<'r, T> {
             value: T::finalize(ctxt.inner),
         })
     }
+}
+
+/// Whether `error` is a body or field over Rocket's limits. Rocket gives
+/// a body that ends too soon (a multipart form cut off before its closing
+/// boundary) the same 413 status, as a length error with no bounds; that
+/// one is a malformed form, answered like any other.
+fn over_limit(error: &form::Error<'_>) -> bool {
+    error.status() == Status::PayloadTooLarge
+        && !matches!(
+            error.kind,
+            form::error::ErrorKind::InvalidLength {
+                min: None,
+                max: None
+            }
+        )
 }
 
 /// A form with no fields but the token (logout, "sign out elsewhere").
@@ -264,7 +279,7 @@ impl<'r, T: FromForm<'r>> FromData<'r> for CsrfForm<T> {
         let form = match Form::<Tokened<'r, T>>::from_data(req, data).await {
             Outcome::Success(form) if form.too_large => return refuse(req, AppError::TooLarge),
             Outcome::Success(form) => form.into_inner(),
-            Outcome::Error((Status::PayloadTooLarge, _)) => {
+            Outcome::Error((_, errors)) if errors.iter().any(over_limit) => {
                 return refuse(req, AppError::TooLarge);
             }
             Outcome::Error((_, errors)) => {

@@ -140,3 +140,25 @@ fn a_body_over_the_form_limit_gets_the_413_page() {
         .unwrap()
         .contains("data-status=\"413\""));
 }
+
+/// Rocket gives a multipart body cut off before its closing boundary the
+/// status it gives a body over the limit; it is a malformed form, and its
+/// page says so.
+#[test]
+fn a_cut_off_multipart_body_is_a_malformed_form_not_too_large() {
+    let client = Client::tracked(memsess::rocket_with(figment(&[]))).unwrap();
+    let token = crate::helpers::csrf_token(&client);
+    let body = format!(
+        "--XyZ\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n\
+         --XyZ\r\nContent-Disposition: form-data; name=\"product_id\"\r\n\r\npadlock"
+    );
+    let response = client
+        .post("/cart/add")
+        .header(ContentType::new("multipart", "form-data").with_params(("boundary", "XyZ")))
+        .body(body)
+        .dispatch();
+    assert_eq!(response.status(), Status::UnprocessableEntity);
+    let page = response.into_string().unwrap();
+    assert!(page.contains("data-status=\"422\""), "{page}");
+    assert!(page.contains("incomplete"), "{page}");
+}
