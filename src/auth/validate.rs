@@ -22,7 +22,18 @@ pub fn username_problem(name: &str) -> Option<&'static str> {
 
 /// What is wrong with a new password, if anything. Length counts
 /// characters, not bytes, so every script gets the same allowance.
+///
+/// Any printable character is allowed, but no control characters (a
+/// password field cannot type them, so one is a client's mistake or a
+/// probe) and no U+FFFD: a form decodes bytes that are not UTF-8 to it,
+/// so two passwords that differ only in such bytes would be one.
 pub fn password_problem(password: &str) -> Option<&'static str> {
+    if password
+        .chars()
+        .any(|c| c.is_control() || c == char::REPLACEMENT_CHARACTER)
+    {
+        return Some("Passwords cannot hold control characters or bytes that are not text.");
+    }
     match password.chars().count() {
         0..=7 => Some("Passwords are at least 8 characters long."),
         8..=128 => None,
@@ -105,6 +116,14 @@ mod tests {
         assert!(password_problem("1234567").is_some());
         assert_eq!(password_problem("12345678"), None);
         assert_eq!(password_problem(&"é".repeat(128)), None);
+        assert_eq!(password_problem("with spaces and ✓ marks"), None);
+        for bad in [
+            "nul\0in-the-middle",
+            "tab\tin-the-middle",
+            "lost\u{FFFD}bytes-here",
+        ] {
+            assert!(password_problem(bad).is_some(), "{bad:?}");
+        }
         assert!(password_problem(&"é".repeat(129)).is_some());
     }
 

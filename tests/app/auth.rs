@@ -371,6 +371,11 @@ fn signup_validates_username_and_password_with_clear_messages() {
             &"p".repeat(129),
             "Passwords are at most 128 characters long.",
         ),
+        (
+            "erin",
+            "nul\0in-the-middle",
+            "Passwords cannot hold control characters",
+        ),
     ];
     for (username, password, message) in cases {
         let response = post_form(
