@@ -304,11 +304,20 @@ async fn delete_account(
     Ok(AccountResult::Done(Box::new(Redirect::to("/"))))
 }
 
-/// A visitor without a login is sent to log in, for every account action.
-/// The form is still checked: every POST without the session's token gets 403.
-#[post("/account/<_action>", data = "<_form>", rank = 2)]
-fn account_action_anonymous(_action: &str, _form: CsrfForm<NoFields>) -> Redirect {
-    login_redirect("/account")
+/// The account actions, for the route that catches them without a login.
+const ACTIONS: [&str; 3] = ["logout-others", "password", "delete"];
+
+/// A visitor without a login is sent to log in, for every account action;
+/// an action that does not exist is a 404, signed in or not. The form is
+/// still checked: every POST without the session's token gets 403.
+#[post("/account/<action>", data = "<_form>", rank = 2)]
+fn account_action_anonymous(action: &str, _form: CsrfForm<NoFields>) -> Result<Redirect, AppError> {
+    if !ACTIONS.contains(&action) {
+        return Err(AppError::NotFound(
+            "There is no such account action.".into(),
+        ));
+    }
+    Ok(login_redirect("/account"))
 }
 
 /// The account page and its actions.

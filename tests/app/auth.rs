@@ -308,6 +308,14 @@ fn pages_that_need_a_login_send_visitors_to_log_in_and_back() {
     );
     let again = client.get("/account").dispatch().into_string().unwrap();
     assert!(!again.contains("Welcome back"));
+
+    // An account action that does not exist is not found, signed in or
+    // not; a signed-in user is not sent to log in again.
+    let unknown = post_form(&client, "/account/no-such-action", &[]);
+    assert_eq!(unknown.status(), Status::NotFound);
+    post_form(&client, "/logout", &[]);
+    let unknown = post_form(&client, "/account/no-such-action", &[]);
+    assert_eq!(unknown.status(), Status::NotFound);
 }
 
 #[test]
