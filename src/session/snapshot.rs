@@ -154,16 +154,34 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
 }
 
 /// Moves an unusable snapshot aside, keeping it for a person to look at:
-/// `sessions.snapshot` becomes `sessions.snapshot.unreadable-<ms>`.
+/// `sessions.snapshot` becomes `sessions.snapshot.unreadable-<ms>`, or
+/// `…-<ms>-<n>` if a file set aside before has that name (a clock set
+/// back, two in one millisecond): a rename would replace it.
 ///
 /// # Errors
 /// If it cannot be renamed (then it must not be written over either).
 pub(crate) fn set_aside(path: &Path) -> io::Result<PathBuf> {
-    let mut aside = path.as_os_str().to_owned();
-    aside.push(format!(".unreadable-{}", now_ms()));
-    let aside = PathBuf::from(aside);
-    fs::rename(path, &aside)?;
-    Ok(aside)
+    let stem = format!(".unreadable-{}", now_ms());
+    for n in 0..100 {
+        let mut aside = path.as_os_str().to_owned();
+        aside.push(&stem);
+        if n > 0 {
+            aside.push(format!("-{n}"));
+        }
+        let aside = PathBuf::from(aside);
+        match fs::symlink_metadata(&aside) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                fs::rename(path, &aside)?;
+                return Ok(aside);
+            }
+            Err(e) => return Err(e),
+            Ok(_) => {}
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        "no free name to set the file aside",
+    ))
 }
 
 #[cfg(test)]
@@ -213,5 +231,34 @@ mod tests {
             decode(b"{\"users\": {}} and more text to be long enough to check"),
             Err(Unreadable::Foreign)
         ));
+    }
+
+    #[test]
+    fn a_file_set_aside_never_replaces_one_set_aside_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sessions.snapshot");
+        // Files set aside in every millisecond of the next two seconds (a
+        // clock set back would meet them).
+        let now = now_ms();
+        for ms in now..now + 2000 {
+            fs::write(
+                dir.path()
+                    .join(format!("sessions.snapshot.unreadable-{ms}")),
+                "old",
+            )
+            .unwrap();
+        }
+        let mut kept = Vec::new();
+        for n in 0..3 {
+            fs::write(&path, format!("bad {n}")).unwrap();
+            kept.push(set_aside(&path).unwrap());
+        }
+        assert!(!path.exists());
+        for (n, aside) in kept.iter().enumerate() {
+            assert_eq!(fs::read_to_string(aside).unwrap(), format!("bad {n}"));
+        }
+        let old = fs::read_dir(dir.path()).unwrap().flatten();
+        let old = old.filter(|e| fs::read_to_string(e.path()).unwrap() == "old");
+        assert_eq!(old.count(), 2000, "nothing set aside before was replaced");
     }
 }
