@@ -7,6 +7,14 @@
 //! fsynced before the request that ended it answers; at launch, every key
 //! in the journal is dropped from the snapshot it is loaded over.
 //!
+//! * **A rotation is a move**, not only an end: the old key is dropped, and
+//!   what the snapshot held under it comes back under the new key, unless
+//!   the snapshot holds the new key itself (newer). Otherwise a crash soon
+//!   after a login would lose the session a snapshot had kept (the
+//!   visitor's cart): the old id's end was on disk, the new id not yet.
+//!   Changes are replayed in the order they were made, so a move and then
+//!   the new key's end (a login, then a logout) leave nothing.
+//!
 //! * **Only what a snapshot holds** is journaled: a session that no
 //!   snapshot has copied cannot come back, so ending it costs nothing.
 //! * **Group commit**: one thread owns the file; the ends that arrive while
@@ -20,7 +28,10 @@
 //!   old generation); one copied before its end began has that end in a
 //!   generation the new snapshot keeps.
 //! * Each entry is a store key (16 bytes, a hash, never an id) and 4 bytes
-//!   of its SHA-256, so a write torn by a crash is recognised and ignored.
+//!   of its SHA-256, so a write torn by a crash is recognised and ignored;
+//!   a move is two such entries, the old key's and the new key's, each
+//!   checked by a SHA-256 that also says which half it is (and binds the
+//!   new key to the old), so a move torn in half is ignored too.
 
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
@@ -35,14 +46,35 @@ use super::id::{KeyHashBuilder, StoreKey};
 use super::snapshot::{folder, sync_folder};
 
 const ENTRY: usize = 16 + 4;
-/// The most ends one fsync covers.
+/// The most changes one fsync covers.
 const MAX_BATCH: usize = 4096;
 
-/// Keys found in the journal files at launch.
-pub(crate) type Ended = HashSet<StoreKey, KeyHashBuilder>;
+/// What the journal records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Change {
+    /// A session ended.
+    End(StoreKey),
+    /// A session's id was rotated: `from` ended, and its data lives on
+    /// under `to`.
+    Moved { from: StoreKey, to: StoreKey },
+}
+
+/// The changes found in the journal files at launch, in the order they
+/// were made.
+pub(crate) type Changes = Vec<Change>;
+
+/// The keys that `changes` ended.
+pub(crate) fn ended(changes: &[Change]) -> HashSet<StoreKey, KeyHashBuilder> {
+    changes
+        .iter()
+        .map(|change| match change {
+            Change::End(key) | Change::Moved { from: key, .. } => *key,
+        })
+        .collect()
+}
 
 enum Msg {
-    End(StoreKey, oneshot::Sender<io::Result<()>>),
+    Record(Change, oneshot::Sender<io::Result<()>>),
     /// Starts a new generation; answers the last one of the old.
     Rotate(mpsc::Sender<u64>),
     /// Deletes the generations up to this one.
@@ -54,9 +86,70 @@ pub(crate) struct Journal {
     tx: mpsc::Sender<Msg>,
 }
 
-fn check(key: &[u8; 16]) -> [u8; 4] {
-    let digest = Sha256::digest(key);
+/// The first 4 bytes of the SHA-256 of `parts`, joined.
+fn sum(parts: &[&[u8]]) -> [u8; 4] {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part);
+    }
+    let digest = hasher.finalize();
     [digest[0], digest[1], digest[2], digest[3]]
+}
+
+/// The check of an end's entry (as in the journal's first format, so
+/// files written before moves existed read as they did).
+fn check(key: &[u8; 16]) -> [u8; 4] {
+    sum(&[key])
+}
+
+/// The check of a move's first entry, the old key.
+fn check_from(from: &[u8; 16]) -> [u8; 4] {
+    sum(&[b"moved from", from])
+}
+
+/// The check of a move's second entry, the new key.
+fn check_to(from: &[u8; 16], to: &[u8; 16]) -> [u8; 4] {
+    sum(&[b"moved to", from, to])
+}
+
+/// The bytes of one change.
+fn encode(change: &Change, into: &mut Vec<u8>) {
+    match change {
+        Change::End(key) => {
+            into.extend_from_slice(&key.0);
+            into.extend_from_slice(&check(&key.0));
+        }
+        Change::Moved { from, to } => {
+            into.extend_from_slice(&from.0);
+            into.extend_from_slice(&check_from(&from.0));
+            into.extend_from_slice(&to.0);
+            into.extend_from_slice(&check_to(&from.0, &to.0));
+        }
+    }
+}
+
+/// The changes in `bytes`, up to the first torn or damaged entry.
+fn decode(bytes: &[u8], into: &mut Changes) {
+    let mut entries = bytes.chunks_exact(ENTRY).map(|chunk| {
+        let (key, sum) = chunk.split_at(16);
+        let key: [u8; 16] = key.try_into().unwrap_or_default();
+        (key, sum)
+    });
+    while let Some((key, sum)) = entries.next() {
+        if sum == check(&key) {
+            into.push(Change::End(StoreKey(key)));
+        } else if sum == check_from(&key) {
+            match entries.next() {
+                Some((to, sum)) if sum == check_to(&key, &to) => into.push(Change::Moved {
+                    from: StoreKey(key),
+                    to: StoreKey(to),
+                }),
+                _ => return,
+            }
+        } else {
+            return;
+        }
+    }
 }
 
 /// `<snapshot>.ended.` — the journal files' common prefix.
@@ -92,32 +185,25 @@ fn generations(snapshot: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
     Ok(found)
 }
 
-/// The keys in one journal file, up to the first torn or damaged entry.
-fn read_keys(path: &Path, into: &mut Ended) -> io::Result<()> {
+/// The changes in one journal file, up to the first torn or damaged entry.
+fn read_changes(path: &Path, into: &mut Changes) -> io::Result<()> {
     let mut bytes = Vec::new();
     File::open(path)?.read_to_end(&mut bytes)?;
-    for chunk in bytes.chunks_exact(ENTRY) {
-        let (key, sum) = chunk.split_at(16);
-        let key: [u8; 16] = key.try_into().map_err(io::Error::other)?;
-        if check(&key) != sum {
-            break;
-        }
-        into.insert(StoreKey(key));
-    }
+    decode(&bytes, into);
     Ok(())
 }
 
 impl Journal {
-    /// Opens the journal beside `snapshot`: the keys its files hold, and a
-    /// writer for the next generation.
+    /// Opens the journal beside `snapshot`: the changes its files hold,
+    /// oldest first, and a writer for the next generation.
     ///
     /// # Errors
     /// If the existing journal files cannot be read.
-    pub(crate) fn open(snapshot: &Path) -> io::Result<(Journal, Ended)> {
-        let mut ended = Ended::default();
+    pub(crate) fn open(snapshot: &Path) -> io::Result<(Journal, Changes)> {
+        let mut changes = Changes::new();
         let mut last = 0;
         for (generation, path) in generations(snapshot)? {
-            read_keys(&path, &mut ended)?;
+            read_changes(&path, &mut changes)?;
             last = generation;
         }
         let (tx, rx) = mpsc::channel();
@@ -129,23 +215,23 @@ impl Journal {
         std::thread::Builder::new()
             .name("session-journal".into())
             .spawn(move || writer.run(rx))?;
-        Ok((Journal { tx }, ended))
+        Ok((Journal { tx }, changes))
     }
 
-    /// Appends `key` and waits until it is on disk.
+    /// Appends `change` and waits until it is on disk.
     ///
     /// # Errors
     /// If it could not be written and synced.
-    pub(crate) async fn end(&self, key: StoreKey) -> io::Result<()> {
+    pub(crate) async fn record(&self, change: Change) -> io::Result<()> {
         let (done, wait) = oneshot::channel();
         self.tx
-            .send(Msg::End(key, done))
+            .send(Msg::Record(change, done))
             .map_err(|_| io::Error::other("the journal writer stopped"))?;
         wait.await
             .map_err(|_| io::Error::other("the journal writer stopped"))?
     }
 
-    /// Starts a new generation (blocking): ends from now on go to it.
+    /// Starts a new generation (blocking): changes from now on go to it.
     /// Returns the last generation a snapshot started now makes obsolete.
     pub(crate) fn rotate(&self) -> Option<u64> {
         let (done, wait) = mpsc::channel();
@@ -171,30 +257,30 @@ impl Writer {
     fn run(mut self, rx: mpsc::Receiver<Msg>) {
         while let Ok(first) = rx.recv() {
             let mut waiting = Vec::new();
-            let mut keys = Vec::new();
+            let mut changes = Vec::new();
             let mut next = Some(first);
             // Everything already queued joins this batch.
             while let Some(msg) = next.take().or_else(|| rx.try_recv().ok()) {
                 // A batch is bounded, so a flood of ends still gets synced.
-                if keys.len() >= MAX_BATCH {
-                    self.flush(&keys, &mut waiting);
-                    keys.clear();
+                if changes.len() >= MAX_BATCH {
+                    self.flush(&changes, &mut waiting);
+                    changes.clear();
                 }
                 match msg {
-                    Msg::End(key, done) => {
-                        keys.push(key);
+                    Msg::Record(change, done) => {
+                        changes.push(change);
                         waiting.push(done);
                     }
                     other => {
-                        // Ends queued before a rotation belong to the old
-                        // generation: write them first.
-                        self.flush(&keys, &mut waiting);
-                        keys.clear();
+                        // Changes queued before a rotation belong to the
+                        // old generation: write them first.
+                        self.flush(&changes, &mut waiting);
+                        changes.clear();
                         self.handle(other);
                     }
                 }
             }
-            self.flush(&keys, &mut waiting);
+            self.flush(&changes, &mut waiting);
         }
     }
 
@@ -215,16 +301,16 @@ impl Writer {
                     let _ = sync_folder(folder(&self.snapshot));
                 }
             }
-            Msg::End(..) => {}
+            Msg::Record(..) => {}
         }
     }
 
-    /// Writes `keys` and syncs once, then answers everyone waiting.
-    fn flush(&mut self, keys: &[StoreKey], waiting: &mut Vec<oneshot::Sender<io::Result<()>>>) {
+    /// Writes `changes` and syncs once, then answers everyone waiting.
+    fn flush(&mut self, changes: &[Change], waiting: &mut Vec<oneshot::Sender<io::Result<()>>>) {
         if waiting.is_empty() {
             return;
         }
-        let result = self.write(keys);
+        let result = self.write(changes);
         for done in waiting.drain(..) {
             let _ = done.send(match &result {
                 Ok(()) => Ok(()),
@@ -233,7 +319,7 @@ impl Writer {
         }
     }
 
-    fn write(&mut self, keys: &[StoreKey]) -> io::Result<()> {
+    fn write(&mut self, changes: &[Change]) -> io::Result<()> {
         if self.file.is_none() {
             let dir = folder(&self.snapshot);
             fs::create_dir_all(dir)?;
@@ -247,10 +333,9 @@ impl Writer {
             sync_folder(dir)?;
             self.file = Some(file);
         }
-        let mut bytes = Vec::with_capacity(keys.len() * ENTRY);
-        for key in keys {
-            bytes.extend_from_slice(&key.0);
-            bytes.extend_from_slice(&check(&key.0));
+        let mut bytes = Vec::with_capacity(changes.len() * 2 * ENTRY);
+        for change in changes {
+            encode(change, &mut bytes);
         }
         let file = self
             .file
@@ -271,19 +356,19 @@ mod tests {
         let snapshot = dir.path().join("sessions.snapshot");
         let (a, b) = (StoreKey([1; 16]), StoreKey([2; 16]));
         {
-            let (journal, ended) = Journal::open(&snapshot).unwrap();
-            assert!(ended.is_empty());
-            journal.end(a).await.unwrap();
+            let (journal, changes) = Journal::open(&snapshot).unwrap();
+            assert!(changes.is_empty());
+            journal.record(Change::End(a)).await.unwrap();
             let obsolete = journal.rotate().unwrap();
-            journal.end(b).await.unwrap();
-            let (_, ended) = Journal::open(&snapshot).unwrap();
-            assert!(ended.contains(&a) && ended.contains(&b));
+            journal.record(Change::End(b)).await.unwrap();
+            let (_, changes) = Journal::open(&snapshot).unwrap();
+            assert_eq!(changes, [Change::End(a), Change::End(b)]);
             journal.retire(obsolete);
-            // Retiring is queued; a later end is answered after it.
-            journal.end(b).await.unwrap();
+            // Retiring is queued; a later change is answered after it.
+            journal.record(Change::End(b)).await.unwrap();
         }
-        let (_, ended) = Journal::open(&snapshot).unwrap();
-        assert!(!ended.contains(&a) && ended.contains(&b));
+        let (_, changes) = Journal::open(&snapshot).unwrap();
+        assert_eq!(changes, [Change::End(b), Change::End(b)]);
     }
 
     #[test]
@@ -294,7 +379,39 @@ mod tests {
         let mut bytes = [&key[..], &check(&key)].concat();
         bytes.extend_from_slice(&[5; 7]);
         fs::write(dir.path().join("s.ended.1"), bytes).unwrap();
-        let (_, ended) = Journal::open(&snapshot).unwrap();
-        assert_eq!(ended.len(), 1);
+        let (_, changes) = Journal::open(&snapshot).unwrap();
+        assert_eq!(changes, [Change::End(StoreKey(key))]);
+    }
+
+    #[tokio::test]
+    async fn moves_and_ends_read_back_in_order_and_a_torn_move_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let snapshot = dir.path().join("s");
+        let (a, b, c) = (StoreKey([1; 16]), StoreKey([2; 16]), StoreKey([3; 16]));
+        let made = [
+            Change::Moved { from: a, to: b },
+            Change::End(c),
+            Change::Moved { from: b, to: c },
+        ];
+        {
+            let (journal, _) = Journal::open(&snapshot).unwrap();
+            for change in made {
+                journal.record(change).await.unwrap();
+            }
+        }
+        let (_, changes) = Journal::open(&snapshot).unwrap();
+        assert_eq!(changes, made);
+        assert_eq!(ended(&changes).len(), 3, "a, c and b each ended");
+
+        // A crash cut the last move in half: the changes before it stand.
+        let file = dir.path().join("s.ended.1");
+        let bytes = fs::read(&file).unwrap();
+        fs::write(&file, &bytes[..bytes.len() - ENTRY]).unwrap();
+        let (_, changes) = Journal::open(&snapshot).unwrap();
+        assert_eq!(changes, made[..2]);
+        // A move's second half alone is no entry of any kind.
+        fs::write(&file, &bytes[ENTRY..2 * ENTRY]).unwrap();
+        let (_, changes) = Journal::open(&snapshot).unwrap();
+        assert_eq!(changes, []);
     }
 }

@@ -43,6 +43,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::id::StoreKey;
+use super::journal::Change;
 use super::limits::Limits;
 use super::locks::KeyedLocks;
 use super::origin::Origin;
@@ -179,12 +180,21 @@ impl MemoryStore {
         }
     }
 
-    /// Ends `slot` for good (fenced at `version`, if given). A session no
+    /// Ends `slot` for good (fenced at `version`, if given); a rotation
+    /// names the key its data moves to, `successor`. A session no
     /// snapshot holds ends at once; one a snapshot may hold is first
-    /// journaled, and if its end cannot be made durable it is not ended
-    /// at all: the caller gets [`StoreError::Unavailable`], and the
-    /// session lives on rather than come back after a crash.
-    async fn end_slot(&self, key: &StoreKey, slot: &Slot, version: Option<u64>) -> StoreResult<()> {
+    /// journaled (a rotation as a move, so that a crash brings what the
+    /// snapshot held back under the new key), and if its end cannot be
+    /// made durable it is not ended at all: the caller gets
+    /// [`StoreError::Unavailable`], and the session lives on rather than
+    /// come back after a crash. Returns whether the end was journaled.
+    async fn end_slot(
+        &self,
+        key: &StoreKey,
+        slot: &Slot,
+        version: Option<u64>,
+        successor: Option<StoreKey>,
+    ) -> StoreResult<bool> {
         let persistence = {
             let mut state = slot.lock();
             if let Some(version) = version {
@@ -200,13 +210,17 @@ impl MemoryStore {
                 _ => {
                     end(&self.owners, key, &mut state);
                     self.touch();
-                    return Ok(());
+                    return Ok(false);
                 }
             }
         };
         // Rocket never cancels a handler, so this await always returns;
         // were it cancelled, the slot would only be left out of snapshots.
-        let journaled = persistence.ended(*key).await;
+        let change = match successor {
+            Some(to) => Change::Moved { from: *key, to },
+            None => Change::End(*key),
+        };
+        let journaled = persistence.ended(change).await;
         let mut state = slot.lock();
         state.ending -= 1;
         if let Err(e) = journaled {
@@ -219,7 +233,7 @@ impl MemoryStore {
             fence(&state, version)?;
         }
         end(&self.owners, key, &mut state);
-        Ok(())
+        Ok(true)
     }
 }
 
@@ -329,7 +343,12 @@ impl SessionStore for MemoryStore {
         // The new key comes from a fresh id, unknown to anyone yet, so it
         // needs no check.
         let (slot, place) = self.find(old).ok_or(StoreError::Gone)?;
-        self.end_slot(old, &slot, Some(expected)).await?;
+        // A journaled move brings the old key's snapshot copy back under
+        // the new key after a crash, so the new slot counts as one a
+        // snapshot holds: its own end must be journaled too.
+        let persisted = self
+            .end_slot(old, &slot, Some(expected), Some(*new))
+            .await?;
         self.index.remove(old, None);
         // A rotated session has a client that came back: at least anonymous.
         let to = if place == Place::Owned {
@@ -340,11 +359,11 @@ impl SessionStore for MemoryStore {
         match (to, record.owner.is_some()) {
             // Keeps an owned session owned even if it lost its owner.
             (Place::Owned, false) => {
-                let slot = Slot::new(record, now_ms(), false, None);
+                let slot = Slot::new(record, now_ms(), persisted, None);
                 self.index.insert(*new, slot, Place::Owned);
             }
             _ => {
-                self.place(*new, record, to).await;
+                self.place(*new, record, to, persisted).await;
             }
         }
         self.touch();
@@ -353,7 +372,7 @@ impl SessionStore for MemoryStore {
 
     async fn remove(&self, key: &StoreKey) -> StoreResult<()> {
         if let Some((slot, _)) = self.index.get(key, false) {
-            self.end_slot(key, &slot, None).await?;
+            self.end_slot(key, &slot, None, None).await?;
             self.index.remove(key, None);
         }
         Ok(())

@@ -8,7 +8,13 @@
 //!
 //! * **A crash loses at most the changes of the last interval**: sessions
 //!   begun or changed since the last snapshot come back as they were at
-//!   that snapshot, or not at all if they are newer.
+//!   that snapshot, or not at all if they are newer. One whose id was
+//!   rotated since (a login, a password change) comes back as it was at
+//!   that snapshot under its new id, the one its browser holds: the
+//!   journal records the rotation as a move. (A rotation whose journal
+//!   write overlaps a snapshot's copy of that session can still lose it:
+//!   the copy leaves the session out, and the move may be in a journal
+//!   generation that snapshot retires.)
 //! * **An ended session never comes back.** Logout, invalidate, rotation,
 //!   "sign out everywhere else", a password change, a deletion and the
 //!   per-user bound all end a session explicitly; if a snapshot holds it,
@@ -40,7 +46,7 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use super::id::{KeyHashBuilder, StoreKey};
-use super::journal::{Ended, Journal};
+use super::journal::{self, Change, Journal};
 use super::memory::{Index, MemoryStore, Place};
 use super::record::{now_ms, Record};
 use super::snapshot::{self, Entry, Writer};
@@ -97,7 +103,7 @@ fn set_aside(file: &Path, why: String) -> Found {
     }
 }
 
-fn read(file: &Path, ended: &Ended) -> Found {
+fn read(file: &Path, changes: &[Change]) -> Found {
     let bytes = match std::fs::read(file) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Found::Nothing,
@@ -112,7 +118,7 @@ fn read(file: &Path, ended: &Ended) -> Found {
     let mut found: HashMap<StoreKey, Loaded, KeyHashBuilder> = HashMap::default();
     for e in entries {
         let key = StoreKey(e.key);
-        if ended.contains(&key) || found.get(&key).is_some_and(|l| l.tier >= e.tier) {
+        if found.get(&key).is_some_and(|l| l.tier >= e.tier) {
             continue;
         }
         let record = Record {
@@ -130,10 +136,36 @@ fn read(file: &Path, ended: &Ended) -> Found {
         };
         found.insert(key, loaded);
     }
+    replay(&mut found, changes);
     let mut sessions: Vec<_> = found.into_iter().collect();
     // Oldest use first, so each tier's LRU order is what it was.
     sessions.sort_by_key(|(_, l)| l.last_seen_ms);
     Found::Sessions(sessions)
+}
+
+/// Applies the journal's `changes` to the sessions a snapshot holds, in
+/// the order they were made: an ended session goes, and a rotated one
+/// comes back under its new key (see `journal`), unless the snapshot holds
+/// that key already, which is then newer. A rotated session's client came
+/// back, so it is at least anonymous.
+fn replay(found: &mut HashMap<StoreKey, Loaded, KeyHashBuilder>, changes: &[Change]) {
+    let ended = journal::ended(changes);
+    for change in changes {
+        match *change {
+            Change::End(key) => {
+                found.remove(&key);
+            }
+            Change::Moved { from, to } => {
+                let Some(mut loaded) = found.remove(&from) else {
+                    continue;
+                };
+                if !found.contains_key(&to) && !ended.contains(&to) {
+                    loaded.tier = loaded.tier.max(Place::Anonymous as u8);
+                    found.insert(to, loaded);
+                }
+            }
+        }
+    }
 }
 
 impl MemoryStore {
@@ -168,9 +200,9 @@ impl MemoryStore {
         let mut store = MemoryStore::with_limits(limits);
         let path = file.to_owned();
         let opened = tokio::task::spawn_blocking(move || {
-            let (journal, ended) = Journal::open(&path)?;
-            let found = read(&path, &ended);
-            io::Result::Ok((journal, found, !ended.is_empty()))
+            let (journal, changes) = Journal::open(&path)?;
+            let found = read(&path, &changes);
+            io::Result::Ok((journal, found, !changes.is_empty()))
         })
         .await
         .map_err(io::Error::other)
@@ -248,15 +280,15 @@ impl Persistence {
         self.dirty.load(Ordering::Relaxed)
     }
 
-    /// Makes an explicit end durable (see the module docs): journaled, or
-    /// else the snapshot taken away.
+    /// Makes an explicit end (or a rotation's move) durable (see the
+    /// module docs): journaled, or else the snapshot taken away.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] if neither can be done (a read-only
     /// disk): the session must then not be ended.
-    pub(crate) async fn ended(self: &Arc<Self>, key: StoreKey) -> StoreResult<()> {
+    pub(crate) async fn ended(self: &Arc<Self>, change: Change) -> StoreResult<()> {
         self.touch();
-        let Err(e) = self.journal.end(key).await else {
+        let Err(e) = self.journal.record(change).await else {
             return Ok(());
         };
         // Without the journal entry, the snapshot on disk could bring this

@@ -111,6 +111,50 @@ fn a_crash_right_after_a_logout_or_signing_out_elsewhere_brings_nothing_back() {
     assert_eq!(b.user(&restarted).as_deref(), Some("alice"), "B lives on");
 }
 
+/// A login rotates the session's id. A crash before the next snapshot
+/// brings the session back as the last snapshot had it (the cart, not yet
+/// the login) under the new id, which the browser now holds; the old id
+/// never comes back, and a session whose new id ended too (a login, then
+/// a logout) brings back nothing under either.
+#[test]
+fn a_crash_right_after_a_login_keeps_the_cart_under_the_new_id_only() {
+    let env = [("ROCKET_SESSION", "{snapshot_interval=4}")];
+    let server = Server::start(&env);
+    let fill = |visitor: &WebBrowser| {
+        let added = visitor.post(
+            &server,
+            "/cart/add",
+            &[("product_id", "padlock"), ("quantity", "2")],
+        );
+        assert_eq!(added.status, 303);
+        visitor.cookie("gsid")
+    };
+    let (stays, leaves) = (WebBrowser::new(), WebBrowser::new());
+    let (stays_before, leaves_before) = (fill(&stays), fill(&leaves));
+    wait_for_snapshot(&server.dir, SystemTime::now());
+
+    assert_eq!(stays.login(&server, ALICE.0, ALICE.1).status, 303);
+    assert_eq!(leaves.login(&server, ALICE.0, ALICE.1).status, 303);
+    let leaves_after = leaves.cookie("gsid");
+    assert_eq!(leaves.post(&server, "/logout", &[]).status, 303);
+    let dir = server.stop("KILL");
+
+    let restarted = Server::start_in(dir, &env);
+    assert_eq!(
+        stays.cart_count(&restarted),
+        2,
+        "the cart came back under the new id"
+    );
+    for (visitor, id) in [
+        (&stays, stays_before),
+        (&leaves, leaves_before),
+        (&leaves, leaves_after),
+    ] {
+        visitor.set_cookie("gsid", id.as_deref());
+        assert_eq!(visitor.cart_count(&restarted), 0, "an ended id came back");
+    }
+}
+
 #[test]
 fn idle_and_absolute_timeouts_keep_running_while_the_server_is_down() {
     for (config, what) in [

@@ -76,14 +76,16 @@ impl MemoryStore {
                     join,
                 );
             }
-            None => self.place(key, record, Place::Fresh).await,
+            None => self.place(key, record, Place::Fresh, false).await,
         }
         self.touch();
         Ok(())
     }
 
-    /// Puts a new slot for `record` in its tier and indexes its owner.
-    pub(super) async fn place(&self, key: StoreKey, record: Record, place: Place) {
+    /// Puts a new slot for `record` in its tier and indexes its owner;
+    /// `persisted` if a snapshot holds it in effect (a rotation journaled
+    /// as a move brings the old key's copy back under this one).
+    pub(super) async fn place(&self, key: StoreKey, record: Record, place: Place, persisted: bool) {
         // A remembered session starts in the anonymous tier: a new one's
         // client has not come back, and the fresh tier is for those.
         let place = match place {
@@ -91,7 +93,7 @@ impl MemoryStore {
             place => place,
         };
         let owner = record.owner.clone();
-        let slot = Slot::new(record, now_ms(), false, None);
+        let slot = Slot::new(record, now_ms(), persisted, None);
         match owner {
             Some(owner) => {
                 self.owners.insert(&owner, key, slot.clone());
@@ -115,7 +117,7 @@ impl MemoryStore {
         for (key, slot) in theirs.into_iter().take(over as usize) {
             // If its end cannot be made durable, it lives on, one over the
             // bound, rather than risk coming back after a crash.
-            if self.end_slot(&key, &slot, None).await.is_ok() {
+            if self.end_slot(&key, &slot, None, None).await.is_ok() {
                 self.index.remove(&key, None);
             }
         }
