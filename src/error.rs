@@ -12,7 +12,7 @@ use rocket::http::Status;
 use rocket::response::{self, Responder};
 use rocket::Request;
 
-use crate::auth::store::AccountError;
+use crate::auth::store::{AccountError, MAX_ORDERS};
 use crate::session::SessionError;
 
 /// Everything a handler can fail with. Each variant's doc names its status.
@@ -157,6 +157,13 @@ impl From<AccountError> for AppError {
                     .into(),
             ),
             AccountError::DemoAccount => AppError::ReadOnlyAccount,
+            AccountError::TooManyOrders => AppError::Conflict(
+                format!(
+                    "This account has {MAX_ORDERS} orders, as many as one account keeps here, \
+                     so this one was not placed. Your cart is as it was."
+                )
+                .into(),
+            ),
             AccountError::Unavailable(why) => {
                 rocket::error!("account store: {why}");
                 AppError::Unavailable(

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use memsess::auth::store::{
-    AccountError, AccountStore, Counter, CounterKey, Hit, Order, OrderId, OrderLine,
+    AccountError, AccountStore, Counter, CounterKey, Hit, Order, OrderId, OrderLine, MAX_ORDERS,
 };
 
 /// A PHC string that parses (the stores never verify it).
@@ -53,6 +53,7 @@ where
     concurrent_creations_of_one_name_have_exactly_one_winner(store.clone()).await;
     a_password_change_is_seen_at_once(&*store).await;
     orders_are_kept_per_user_newest_first(&*store).await;
+    an_account_keeps_at_most_max_orders_and_a_retry_stores_nothing_twice(&*store).await;
     deletion_takes_the_orders_and_a_new_holder_of_the_name_sees_none(&*store).await;
     a_hit_is_all_or_nothing_and_a_refusal_extends_no_window(&*store).await;
     taking_back_and_clearing_change_only_their_counter(&*store).await;
@@ -153,6 +154,31 @@ async fn orders_are_kept_per_user_newest_first(store: &dyn AccountStore) {
         store.add_order(&name("ghost"), &order(1, 1)).await,
         Err(AccountError::NoAccount)
     );
+}
+
+async fn an_account_keeps_at_most_max_orders_and_a_retry_stores_nothing_twice(
+    store: &dyn AccountStore,
+) {
+    let hana = name("hana");
+    store.create(&hana, HASH_A).await.unwrap();
+    let first = order(1, 1);
+    store.add_order(&hana, &first).await.unwrap();
+    // Stored twice (a retry after a dropped connection): kept once.
+    store.add_order(&hana, &first).await.unwrap();
+    assert_eq!(store.orders(&hana).await.unwrap().len(), 1);
+    for n in 1..MAX_ORDERS {
+        store
+            .add_order(&hana, &order(n as u64 + 1, 1))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.add_order(&hana, &order(10_000, 1)).await,
+        Err(AccountError::TooManyOrders)
+    );
+    assert_eq!(store.orders(&hana).await.unwrap().len(), MAX_ORDERS);
+    // A retry of an order already stored still succeeds at the bound.
+    assert_eq!(store.add_order(&hana, &first).await, Ok(()));
 }
 
 async fn deletion_takes_the_orders_and_a_new_holder_of_the_name_sees_none(

@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use rocket::http::{ContentType, Status};
 use rocket::local::blocking::Client;
 
+use memsess::auth::store::MAX_ORDERS;
+
 use crate::helpers::{client, figment, form, location, login, post_form, Browser};
 use crate::server::{HttpResponse, Server};
 
@@ -340,6 +342,28 @@ fn an_anonymous_checkout_logs_in_keeps_the_cart_and_places_the_order() {
     let again = post_form(&client, "/checkout", &[]);
     assert_eq!(again.status(), Status::UnprocessableEntity);
     assert!(again.into_string().unwrap().contains("Your cart is empty"));
+}
+
+/// Checkout has no rate limit, so an account keeps a bounded number of
+/// orders: past it, checkout is refused with a clear page and the cart
+/// stays as it was.
+#[test]
+fn an_account_keeps_at_most_max_orders_and_the_refused_checkout_keeps_the_cart() {
+    let client = client(&[]);
+    assert_eq!(login(&client, ALICE.0, ALICE.1), Status::SeeOther);
+    for _ in 0..MAX_ORDERS {
+        add(&client, "padlock", "1");
+        let placed = post_form(&client, "/checkout", &[]);
+        assert_eq!(placed.status(), Status::SeeOther);
+    }
+    add(&client, "padlock", "3");
+    let refused = post_form(&client, "/checkout", &[]);
+    assert_eq!(refused.status(), Status::Conflict);
+    let page = refused.into_string().unwrap();
+    assert!(page.contains(&format!("{MAX_ORDERS} orders")), "{page}");
+    assert_eq!(cart(&client).1, 3, "the cart is kept");
+    let account = client.get("/account").dispatch().into_string().unwrap();
+    assert_eq!(account.matches("data-order-id=").count(), MAX_ORDERS);
 }
 
 #[test]

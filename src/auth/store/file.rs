@@ -32,7 +32,7 @@ use super::types::newest_first;
 use super::{file_io, users_file};
 use super::{
     Account, AccountError, AccountResult, AccountStore, Counter, CounterKey, DemoAccounts, Hit,
-    Order, OrderId,
+    Order, OrderId, MAX_ORDERS,
 };
 use crate::session::store::now_ms;
 
@@ -272,6 +272,13 @@ impl AccountStore for FileStore {
         let _turn = self.writer.lock().await;
         if !self.demo.contains(username) && !self.snapshot().contains_key(username) {
             return Err(AccountError::NoAccount);
+        }
+        let held = self.user_orders(username);
+        if held.iter().any(|o| o.id == order.id) {
+            return Ok(());
+        }
+        if held.len() >= MAX_ORDERS {
+            return Err(AccountError::TooManyOrders);
         }
         let (path, user, logged) = (self.orders_path.clone(), username.to_owned(), order.clone());
         self.disk(move || orders_log::append(&path, &user, &logged))

@@ -41,6 +41,12 @@ mod types;
 mod users_file;
 
 pub use counters::{Counter, CounterKey, Hit, MemoryCounters};
+
+/// The most orders one account keeps. Checkout is not rate-limited, so
+/// without a bound one signed-in client could grow the store (and the
+/// account page, which lists every order) without end: hundreds of
+/// orders a second.
+pub const MAX_ORDERS: usize = 200;
 pub use demo::{DemoAccounts, DEMO_USERS};
 pub use file::FileStore;
 #[cfg(feature = "redis")]
@@ -83,6 +89,9 @@ pub enum AccountError {
     /// A demo user: they exist only in memory and cannot be changed.
     #[error("the demo accounts cannot be changed")]
     DemoAccount,
+    /// The account holds [`MAX_ORDERS`] orders already; nothing stored.
+    #[error("the account has as many orders as it may keep")]
+    TooManyOrders,
     /// The store cannot be reached or could not write; nothing changed.
     #[error("the account store is unavailable: {0}")]
     Unavailable(String),
@@ -181,10 +190,13 @@ pub trait AccountStore: Send + Sync + 'static {
     /// [`AccountError::DemoAccount`], or [`AccountError::Unavailable`].
     async fn delete(&self, username: &str, expected: &str) -> AccountResult<()>;
 
-    /// Stores `order` for `username`, only while the account exists.
+    /// Stores `order` for `username`, only while the account exists and
+    /// holds fewer than [`MAX_ORDERS`] orders. Storing an order that is
+    /// stored already (a retry) changes nothing and succeeds.
     ///
     /// # Errors
     /// [`AccountError::NoAccount`] if the account is gone;
+    /// [`AccountError::TooManyOrders`] if it holds [`MAX_ORDERS`];
     /// [`AccountError::Unavailable`] if it could not be stored.
     async fn add_order(&self, username: &str, order: &Order) -> AccountResult<()>;
 

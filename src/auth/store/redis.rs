@@ -22,7 +22,7 @@ use super::redis_scripts::{ADD_ORDER, CREATE, DELETE, HIT, SET_PASSWORD, TAKE_BA
 use super::types::newest_first;
 use super::{
     Account, AccountError, AccountResult, AccountStore, Counter, CounterKey, DemoAccounts, Hit,
-    Order, OrderId,
+    Order, OrderId, MAX_ORDERS,
 };
 use crate::session::fairing::without_password;
 use crate::session::redis_conn::{self, invoke, query};
@@ -204,10 +204,13 @@ impl AccountStore for RedisStore {
             .key(orders_key(username))
             .arg(order.id.as_str())
             .arg(json)
-            .arg(demo);
-        match self.changed(&call).await? {
-            true => Ok(()),
-            false => Err(AccountError::NoAccount),
+            .arg(demo)
+            .arg(MAX_ORDERS);
+        let done: i64 = invoke(&self.conn, &call).await.map_err(unavailable)?;
+        match done {
+            1 => Ok(()),
+            2 => Err(AccountError::TooManyOrders),
+            _ => Err(AccountError::NoAccount),
         }
     }
 

@@ -37,9 +37,13 @@ return 1
 "#;
 
 /// KEYS: account, orders. ARGV: order id, order JSON, "1" for a demo
-/// user (who has no account key). 1 stored, 0 no such account.
+/// user (who has no account key), the most orders an account keeps.
+/// 1 stored (or stored already: a retry), 0 no such account, 2 the
+/// account holds as many orders as it may.
 pub(super) const ADD_ORDER: &str = r#"
 if ARGV[3] ~= '1' and redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 1 end
+if redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[4]) then return 2 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 return 1
 "#;
