@@ -5,7 +5,7 @@
 //! username, a random nonce and the time, signed with HMAC-SHA256 under a
 //! 256-bit key the account store keeps (so every instance that shares the
 //! store accepts it). The signature also covers the account's password
-//! stamp ([`stamp`](super::stamp)), which the cookie does not carry: a
+//! stamp ([`super::stamp`]), which the cookie does not carry: a
 //! cookie checks only against the password it was issued under. It proves only "this browser logged in as this user
 //! before"; it never logs anyone in. What it changes is which counter a
 //! login attempt for that username is counted on: the device's own
