@@ -13,7 +13,14 @@
 //!   after a login would lose the session a snapshot had kept (the
 //!   visitor's cart): the old id's end was on disk, the new id not yet.
 //!   Changes are replayed in the order they were made, so a move and then
-//!   the new key's end (a login, then a logout) leave nothing.
+//!   the new key's end (a login, then a logout) leave nothing, and a chain
+//!   of moves (a login, then a password change) carries the session along.
+//! * **A move never hands a session to another user.** It names the new
+//!   key's owner (a hash of the name), and what the snapshot held comes
+//!   back only if it had no owner or that one: when Bob signs in over
+//!   Alice's session on a shared browser, her session must stay ended, or
+//!   a crash would sign Bob's browser in as her even after she signed out
+//!   everywhere else.
 //!
 //! * **Only what a snapshot holds** is journaled: a session that no
 //!   snapshot has copied cannot come back, so ending it costs nothing.
@@ -29,11 +36,10 @@
 //!   generation the new snapshot keeps.
 //! * Each entry is a store key (16 bytes, a hash, never an id) and 4 bytes
 //!   of its SHA-256, so a write torn by a crash is recognised and ignored;
-//!   a move is two such entries, the old key's and the new key's, each
-//!   checked by a SHA-256 that also says which half it is (and binds the
-//!   new key to the old), so a move torn in half is ignored too.
+//!   a move is three such entries (the old key, the new key, the owner's
+//!   hash), each checked by a SHA-256 that also says which part it is and
+//!   binds it to the parts before, so a move torn apart is ignored too.
 
-use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -42,7 +48,7 @@ use std::sync::mpsc;
 use sha2::{Digest, Sha256};
 use tokio::sync::oneshot;
 
-use super::id::{KeyHashBuilder, StoreKey};
+use super::id::StoreKey;
 use super::snapshot::{folder, sync_folder};
 
 const ENTRY: usize = 16 + 4;
@@ -55,23 +61,28 @@ pub(crate) enum Change {
     /// A session ended.
     End(StoreKey),
     /// A session's id was rotated: `from` ended, and its data lives on
-    /// under `to`.
-    Moved { from: StoreKey, to: StoreKey },
+    /// under `to`, whose owner is the one `owner` marks ([`owner_mark`]).
+    Moved {
+        from: StoreKey,
+        to: StoreKey,
+        owner: [u8; 16],
+    },
+}
+
+/// What a move records of the new key's owner: 16 bytes of the SHA-256
+/// of the name, all zeros for none.
+pub(crate) fn owner_mark(owner: Option<&str>) -> [u8; 16] {
+    let mut mark = [0; 16];
+    if let Some(owner) = owner {
+        let digest = Sha256::digest(owner.as_bytes());
+        mark.copy_from_slice(&digest[..16]);
+    }
+    mark
 }
 
 /// The changes found in the journal files at launch, in the order they
 /// were made.
 pub(crate) type Changes = Vec<Change>;
-
-/// The keys that `changes` ended.
-pub(crate) fn ended(changes: &[Change]) -> HashSet<StoreKey, KeyHashBuilder> {
-    changes
-        .iter()
-        .map(|change| match change {
-            Change::End(key) | Change::Moved { from: key, .. } => *key,
-        })
-        .collect()
-}
 
 enum Msg {
     Record(Change, oneshot::Sender<io::Result<()>>),
@@ -112,6 +123,11 @@ fn check_to(from: &[u8; 16], to: &[u8; 16]) -> [u8; 4] {
     sum(&[b"moved to", from, to])
 }
 
+/// The check of a move's third entry, the new key's owner.
+fn check_owner(from: &[u8; 16], to: &[u8; 16], owner: &[u8; 16]) -> [u8; 4] {
+    sum(&[b"moved for", from, to, owner])
+}
+
 /// The bytes of one change.
 fn encode(change: &Change, into: &mut Vec<u8>) {
     match change {
@@ -119,11 +135,13 @@ fn encode(change: &Change, into: &mut Vec<u8>) {
             into.extend_from_slice(&key.0);
             into.extend_from_slice(&check(&key.0));
         }
-        Change::Moved { from, to } => {
+        Change::Moved { from, to, owner } => {
             into.extend_from_slice(&from.0);
             into.extend_from_slice(&check_from(&from.0));
             into.extend_from_slice(&to.0);
             into.extend_from_slice(&check_to(&from.0, &to.0));
+            into.extend_from_slice(owner);
+            into.extend_from_slice(&check_owner(&from.0, &to.0, owner));
         }
     }
 }
@@ -139,13 +157,23 @@ fn decode(bytes: &[u8], into: &mut Changes) {
         if sum == check(&key) {
             into.push(Change::End(StoreKey(key)));
         } else if sum == check_from(&key) {
-            match entries.next() {
-                Some((to, sum)) if sum == check_to(&key, &to) => into.push(Change::Moved {
-                    from: StoreKey(key),
-                    to: StoreKey(to),
-                }),
-                _ => return,
-            }
+            let Some((to, _)) = entries
+                .next()
+                .filter(|(to, sum)| *sum == check_to(&key, to))
+            else {
+                return;
+            };
+            let Some((owner, _)) = entries
+                .next()
+                .filter(|(owner, sum)| *sum == check_owner(&key, &to, owner))
+            else {
+                return;
+            };
+            into.push(Change::Moved {
+                from: StoreKey(key),
+                to: StoreKey(to),
+                owner,
+            });
         } else {
             return;
         }
@@ -333,7 +361,7 @@ impl Writer {
             sync_folder(dir)?;
             self.file = Some(file);
         }
-        let mut bytes = Vec::with_capacity(changes.len() * 2 * ENTRY);
+        let mut bytes = Vec::with_capacity(changes.len() * 3 * ENTRY);
         for change in changes {
             encode(change, &mut bytes);
         }
@@ -388,10 +416,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let snapshot = dir.path().join("s");
         let (a, b, c) = (StoreKey([1; 16]), StoreKey([2; 16]), StoreKey([3; 16]));
+        let owner = owner_mark(Some("alice"));
         let made = [
-            Change::Moved { from: a, to: b },
+            Change::Moved {
+                from: a,
+                to: b,
+                owner,
+            },
             Change::End(c),
-            Change::Moved { from: b, to: c },
+            Change::Moved {
+                from: b,
+                to: c,
+                owner: owner_mark(None),
+            },
         ];
         {
             let (journal, _) = Journal::open(&snapshot).unwrap();
@@ -401,16 +438,18 @@ mod tests {
         }
         let (_, changes) = Journal::open(&snapshot).unwrap();
         assert_eq!(changes, made);
-        assert_eq!(ended(&changes).len(), 3, "a, c and b each ended");
 
-        // A crash cut the last move in half: the changes before it stand.
+        // A crash cut the last move short, by one entry or two: the
+        // changes before it stand.
         let file = dir.path().join("s.ended.1");
         let bytes = fs::read(&file).unwrap();
-        fs::write(&file, &bytes[..bytes.len() - ENTRY]).unwrap();
-        let (_, changes) = Journal::open(&snapshot).unwrap();
-        assert_eq!(changes, made[..2]);
-        // A move's second half alone is no entry of any kind.
-        fs::write(&file, &bytes[ENTRY..2 * ENTRY]).unwrap();
+        for cut in [ENTRY, 2 * ENTRY] {
+            fs::write(&file, &bytes[..bytes.len() - cut]).unwrap();
+            let (_, changes) = Journal::open(&snapshot).unwrap();
+            assert_eq!(changes, made[..2]);
+        }
+        // A move's later parts alone are no entry of any kind.
+        fs::write(&file, &bytes[ENTRY..3 * ENTRY]).unwrap();
         let (_, changes) = Journal::open(&snapshot).unwrap();
         assert_eq!(changes, []);
     }

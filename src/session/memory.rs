@@ -43,7 +43,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::id::StoreKey;
-use super::journal::Change;
+use super::journal::{owner_mark, Change};
 use super::limits::Limits;
 use super::locks::KeyedLocks;
 use super::origin::Origin;
@@ -181,7 +181,7 @@ impl MemoryStore {
     }
 
     /// Ends `slot` for good (fenced at `version`, if given); a rotation
-    /// names the key its data moves to, `successor`. A session no
+    /// names the key its data moves to and that key's owner, `successor`. A session no
     /// snapshot holds ends at once; one a snapshot may hold is first
     /// journaled (a rotation as a move, so that a crash brings what the
     /// snapshot held back under the new key), and if its end cannot be
@@ -193,7 +193,7 @@ impl MemoryStore {
         key: &StoreKey,
         slot: &Slot,
         version: Option<u64>,
-        successor: Option<StoreKey>,
+        successor: Option<(StoreKey, Option<&str>)>,
     ) -> StoreResult<bool> {
         let persistence = {
             let mut state = slot.lock();
@@ -217,7 +217,11 @@ impl MemoryStore {
         // Rocket never cancels a handler, so this await always returns;
         // were it cancelled, the slot would only be left out of snapshots.
         let change = match successor {
-            Some(to) => Change::Moved { from: *key, to },
+            Some((to, owner)) => Change::Moved {
+                from: *key,
+                to,
+                owner: owner_mark(owner),
+            },
             None => Change::End(*key),
         };
         let journaled = persistence.ended(change).await;
@@ -347,7 +351,12 @@ impl SessionStore for MemoryStore {
         // the new key after a crash, so the new slot counts as one a
         // snapshot holds: its own end must be journaled too.
         let persisted = self
-            .end_slot(old, &slot, Some(expected), Some(*new))
+            .end_slot(
+                old,
+                &slot,
+                Some(expected),
+                Some((*new, record.owner.as_deref())),
+            )
             .await?;
         self.index.remove(old, None);
         // A rotated session has a client that came back: at least anonymous.

@@ -46,7 +46,7 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use super::id::{KeyHashBuilder, StoreKey};
-use super::journal::{self, Change, Journal};
+use super::journal::{owner_mark, Change, Journal};
 use super::memory::{Index, MemoryStore, Place};
 use super::record::{now_ms, Record};
 use super::snapshot::{self, Entry, Writer};
@@ -144,22 +144,29 @@ fn read(file: &Path, changes: &[Change]) -> Found {
 }
 
 /// Applies the journal's `changes` to the sessions a snapshot holds, in
-/// the order they were made: an ended session goes, and a rotated one
-/// comes back under its new key (see `journal`), unless the snapshot holds
-/// that key already, which is then newer. A rotated session's client came
-/// back, so it is at least anonymous.
+/// the order they were made (see `journal`): an ended session goes, and a
+/// rotated one comes back under its new key, unless the snapshot holds
+/// that key already (then newer) or had the session signed in as someone
+/// other than the new key's owner (a user switch on a shared browser). A
+/// rotated session's client came back, so it is at least anonymous. A
+/// later end of the new key, or a move on from it, comes later in the
+/// order, and so applies to what this move brought.
 fn replay(found: &mut HashMap<StoreKey, Loaded, KeyHashBuilder>, changes: &[Change]) {
-    let ended = journal::ended(changes);
     for change in changes {
         match *change {
             Change::End(key) => {
                 found.remove(&key);
             }
-            Change::Moved { from, to } => {
+            Change::Moved { from, to, owner } => {
                 let Some(mut loaded) = found.remove(&from) else {
                     continue;
                 };
-                if !found.contains_key(&to) && !ended.contains(&to) {
+                let same_user = loaded
+                    .record
+                    .owner
+                    .as_deref()
+                    .is_none_or(|had| owner_mark(Some(had)) == owner);
+                if same_user && !found.contains_key(&to) {
                     loaded.tier = loaded.tier.max(Place::Anonymous as u8);
                     found.insert(to, loaded);
                 }

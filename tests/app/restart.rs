@@ -155,6 +155,71 @@ fn a_crash_right_after_a_login_keeps_the_cart_under_the_new_id_only() {
     }
 }
 
+/// A user switch on a shared browser (Bob signs in over Alice's session)
+/// rotates her session away; she then signs out everywhere else, which
+/// finds nothing of hers left to end. A crash must not bring her session
+/// back into Bob's browser: the rotation's move names its new owner, and
+/// a session the snapshot had signed in as someone else stays ended.
+#[test]
+fn a_crash_after_a_user_switch_never_signs_the_browser_in_as_the_first_user() {
+    let env = [("ROCKET_SESSION", "{snapshot_interval=8}")];
+    let server = Server::start(&env);
+    let own = WebBrowser::new();
+    assert_eq!(own.login(&server, ALICE.0, ALICE.1).status, 303);
+    let shared = WebBrowser::new();
+    assert_eq!(shared.login(&server, ALICE.0, ALICE.1).status, 303);
+    wait_for_snapshot(&server.dir, SystemTime::now());
+    let started = Instant::now();
+    assert_eq!(shared.login(&server, "bob", "builder-2024").status, 303);
+    assert_eq!(shared.user(&server).as_deref(), Some("bob"));
+    assert_eq!(own.post(&server, "/account/logout-others", &[]).status, 303);
+    assert!(
+        started.elapsed() < Duration::from_secs(7),
+        "too slow for the window"
+    );
+    let dir = server.stop("KILL");
+
+    let restarted = Server::start_in(dir, &env);
+    assert_eq!(own.user(&restarted).as_deref(), Some("alice"));
+    assert_ne!(
+        shared.user(&restarted).as_deref(),
+        Some("alice"),
+        "alice's session came back in bob's browser after she signed out everywhere else"
+    );
+}
+
+/// Two rotations in one snapshot interval (a login, then another): the
+/// second move starts from the first one's new key, and replaying them in
+/// order carries the session along to the newest id.
+#[test]
+fn a_crash_after_two_rotations_keeps_the_cart_under_the_newest_id() {
+    let env = [("ROCKET_SESSION", "{snapshot_interval=8}")];
+    let server = Server::start(&env);
+    let visitor = WebBrowser::new();
+    let added = visitor.post(
+        &server,
+        "/cart/add",
+        &[("product_id", "padlock"), ("quantity", "2")],
+    );
+    assert_eq!(added.status, 303);
+    wait_for_snapshot(&server.dir, SystemTime::now());
+    let started = Instant::now();
+    assert_eq!(visitor.login(&server, ALICE.0, ALICE.1).status, 303);
+    assert_eq!(visitor.login(&server, ALICE.0, ALICE.1).status, 303);
+    assert!(
+        started.elapsed() < Duration::from_secs(7),
+        "too slow for the window"
+    );
+    let dir = server.stop("KILL");
+
+    let restarted = Server::start_in(dir, &env);
+    assert_eq!(
+        visitor.cart_count(&restarted),
+        2,
+        "the cart was lost after two rotations"
+    );
+}
+
 #[test]
 fn idle_and_absolute_timeouts_keep_running_while_the_server_is_down() {
     for (config, what) in [
