@@ -158,18 +158,73 @@ fn cross_site(req: &Request<'_>) -> Option<&'static str> {
 /// A form and its CSRF token, as parsed.
 pub struct Tokened<'r, T> {
     token: Option<String>,
-    /// A multipart body passed its limit: Rocket stops reading it, keeps
-    /// the fields that came before, and says so only through `push_error`.
-    too_large: bool,
+    /// What a multipart body's size errors said: Rocket stops reading one
+    /// at its limit, keeps the fields that came before, and says so only
+    /// through `push_error`.
+    size: Size,
     value: form::Result<'r, T>,
 }
 
-/// [`Tokened`]'s parsing state: the token, whether the body was cut
-/// short, and `T`'s own.
+/// [`Tokened`]'s parsing state: the token, the size errors so far, and
+/// `T`'s own.
 pub struct TokenedContext<'r, T: FromForm<'r>> {
     token: Option<String>,
-    too_large: bool,
+    size: Size,
     inner: T::Context,
+}
+
+/// What a form's errors say about its body's size.
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+enum Size {
+    /// Nothing about its size.
+    #[default]
+    Fine,
+    /// A multipart body that ended before its closing boundary: Rocket
+    /// gives the same length error without bounds (and 413) whether its
+    /// sender cut it off or the limit did ([`too_large`] tells).
+    Incomplete,
+    /// A body or field over its limit.
+    Over,
+}
+
+impl Size {
+    fn of(error: &form::Error<'_>) -> Size {
+        use form::error::ErrorKind::InvalidLength;
+        if error.status() != Status::PayloadTooLarge {
+            Size::Fine
+        } else if matches!(
+            error.kind,
+            InvalidLength {
+                min: None,
+                max: None
+            }
+        ) {
+            Size::Incomplete
+        } else {
+            Size::Over
+        }
+    }
+}
+
+/// Whether a form whose errors say `size` was over its limit. An
+/// incomplete body was cut by the limit unless it declared a length within
+/// the limit (then its sender cut it off, and it is a malformed form).
+/// Without a declared length, Rocket's reading stands.
+fn too_large(req: &Request<'_>, size: Size) -> bool {
+    match size {
+        Size::Fine => false,
+        Size::Over => true,
+        Size::Incomplete => {
+            let limit = req
+                .limits()
+                .get("data-form")
+                .unwrap_or(rocket::data::Limits::DATA_FORM);
+            let declared = req.headers().get_one("Content-Length");
+            declared
+                .and_then(|length| length.trim().parse::<u64>().ok())
+                .is_none_or(|length| length > limit.as_u64())
+        }
+    }
 }
 
 /// Parses the `csrf_token` field and hands every other field to `T`.
@@ -180,7 +235,7 @@ impl<'r, T: FromForm<'r>> FromForm<'r> for Tokened<'r, T> {
     fn init(opts: Options) -> Self::Context {
         TokenedContext {
             token: None,
-            too_large: false,
+            size: Size::Fine,
             inner: T::init(opts),
         }
     }
@@ -198,7 +253,7 @@ impl<'r, T: FromForm<'r>> FromForm<'r> for Tokened<'r, T> {
     }
 
     fn push_error(ctxt: &mut Self::Context, error: form::Error<'r>) {
-        ctxt.too_large |= over_limit(&error);
+        ctxt.size = ctxt.size.max(Size::of(&error));
         T::push_error(&mut ctxt.inner, error);
     }
 
@@ -207,25 +262,10 @@ impl<'r, T: FromForm<'r>> FromForm<'r> for Tokened<'r, T> {
         // gets 403 whatever else is wrong with it.
         Ok(Tokened {
             token: ctxt.token,
-            too_large: ctxt.too_large,
+            size: ctxt.size,
             value: T::finalize(ctxt.inner),
         })
     }
-}
-
-/// Whether `error` is a body or field over Rocket's limits. Rocket gives
-/// a body that ends too soon (a multipart form cut off before its closing
-/// boundary) the same 413 status, as a length error with no bounds; that
-/// one is a malformed form, answered like any other.
-fn over_limit(error: &form::Error<'_>) -> bool {
-    error.status() == Status::PayloadTooLarge
-        && !matches!(
-            error.kind,
-            form::error::ErrorKind::InvalidLength {
-                min: None,
-                max: None
-            }
-        )
 }
 
 /// A form with no fields but the token (logout, "sign out elsewhere").
@@ -277,9 +317,13 @@ impl<'r, T: FromForm<'r>> FromData<'r> for CsrfForm<T> {
             return refuse(req, AppError::Forbidden(why.into()));
         }
         let form = match Form::<Tokened<'r, T>>::from_data(req, data).await {
-            Outcome::Success(form) if form.too_large => return refuse(req, AppError::TooLarge),
+            Outcome::Success(form) if too_large(req, form.size) => {
+                return refuse(req, AppError::TooLarge)
+            }
             Outcome::Success(form) => form.into_inner(),
-            Outcome::Error((_, errors)) if errors.iter().any(over_limit) => {
+            Outcome::Error((_, errors))
+                if too_large(req, errors.iter().map(Size::of).max().unwrap_or_default()) =>
+            {
                 return refuse(req, AppError::TooLarge);
             }
             Outcome::Error((_, errors)) => {

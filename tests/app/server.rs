@@ -189,10 +189,14 @@ impl Server {
             req.push_str(&format!("{name}: {value}\r\n"));
         }
         if method == "POST" {
-            req.push_str(&format!(
-                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
-                body.len()
-            ));
+            // A form unless the caller named another type.
+            if !headers
+                .iter()
+                .any(|(name, _)| name.eq_ignore_ascii_case("Content-Type"))
+            {
+                req.push_str("Content-Type: application/x-www-form-urlencoded\r\n");
+            }
+            req.push_str(&format!("Content-Length: {}\r\n", body.len()));
         }
         req.push_str("\r\n");
         req.push_str(body);
