@@ -236,14 +236,7 @@ fn device_cookies_from_before_a_password_change_get_no_guesses_of_their_own() {
     thief.post(&server, "/logout", &[]);
     assert!(thief.cookie("gdev").is_some());
 
-    let changed = owner.post(
-        &server,
-        "/account/password",
-        &[
-            ("current_password", "olgas-password"),
-            ("new_password", "olgas-new-password"),
-        ],
-    );
+    let changed = owner.change_password(&server, "olgas-password", "olgas-new-password");
     assert_eq!(changed.status, 303, "{}", changed.body);
     owner.post(&server, "/logout", &[]);
 
@@ -290,23 +283,9 @@ fn a_device_cookie_keeps_the_owner_in_while_strangers_are_locked_out() {
     // guessing at.
     assert_eq!(d.login(&server, "dora", "doras-password").status, 303);
     assert_eq!(d.user(&server).as_deref(), Some("dora"));
-    let changed = d.post(
-        &server,
-        "/account/password",
-        &[
-            ("current_password", "doras-password"),
-            ("new_password", "doras-new-password"),
-        ],
-    );
+    let changed = d.change_password(&server, "doras-password", "doras-new-password");
     assert_eq!(changed.status, 303, "{}", changed.body);
-    let changed_back = d.post(
-        &server,
-        "/account/password",
-        &[
-            ("current_password", "doras-new-password"),
-            ("new_password", "doras-password"),
-        ],
-    );
+    let changed_back = d.change_password(&server, "doras-new-password", "doras-password");
     assert_eq!(changed_back.status, 303);
     d.post(&server, "/logout", &[]);
 

@@ -141,6 +141,15 @@ impl WebBrowser {
         )
     }
 
+    /// Changes the signed-in user's password on the account page.
+    pub fn change_password(&self, server: &Server, current: &str, new: &str) -> HttpResponse {
+        self.post(
+            server,
+            "/account/password",
+            &[("current_password", current), ("new_password", new)],
+        )
+    }
+
     /// Who the header says is signed in.
     pub fn user(&self, server: &Server) -> Option<String> {
         attr(&self.get(server, "/").body, "data-user").map(str::to_owned)
