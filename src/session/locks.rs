@@ -98,10 +98,9 @@ impl Drop for KeyGuard {
             .is_some_and(|m| Arc::strong_count(m) == 1)
         {
             let Locks { map, spare } = &mut *table;
-            if let Some(unused) = map.remove(&self.key) {
-                if spare.len() < SPARE {
-                    spare.push(unused);
-                }
+            let unused = map.remove(&self.key);
+            if spare.len() < SPARE {
+                spare.extend(unused);
             }
         }
     }
