@@ -353,6 +353,15 @@ impl<'r, T: FromForm<'r>> FromData<'r> for CsrfForm<T> {
             );
         }
         match form.value {
+            // A form cut off before its end is refused whatever `T` made
+            // of it: a form of no fields but the token (logout, checkout)
+            // ignores errors, and its action must not run on half a form.
+            Ok(_) if form.size == Size::Incomplete => refuse(
+                req,
+                AppError::invalid(
+                    "The form arrived incomplete, cut off before its end, so nothing was changed.",
+                ),
+            ),
             Ok(value) => Outcome::Success(CsrfForm(value)),
             Err(errors) => refuse(req, AppError::invalid(describe(&errors))),
         }

@@ -148,12 +148,50 @@ fn post_multipart(body: impl Fn(&str) -> String) -> crate::server::HttpResponse 
     let server = crate::server::Server::start(&[]);
     let browser = crate::web::WebBrowser::new();
     let token = browser.token(&server);
+    multipart_to(&server, &browser, "/cart/add", &body(&token))
+}
+
+/// Posts `body` as a multipart form (boundary `XyZ`) to `path` with
+/// `browser`'s session cookie.
+fn multipart_to(
+    server: &crate::server::Server,
+    browser: &crate::web::WebBrowser,
+    path: &str,
+    body: &str,
+) -> crate::server::HttpResponse {
     let cookie = format!("gsid={}", browser.cookie("gsid").unwrap());
     let headers = [
         ("Cookie", cookie.as_str()),
         ("Content-Type", "multipart/form-data; boundary=XyZ"),
     ];
-    server.request("POST", "/cart/add", &headers, &body(&token))
+    server.request("POST", path, &headers, body)
+}
+
+/// A form of no fields but the token (logout, checkout) ignores field
+/// errors; cut off before its end, it still changes nothing: the user
+/// stays signed in and no order is placed.
+#[test]
+fn a_cut_off_form_of_no_fields_runs_no_action() {
+    let server = crate::server::Server::start(&[]);
+    let browser = crate::web::WebBrowser::new();
+    assert_eq!(browser.login(&server, "alice", "wonderland-42").status, 303);
+    browser.post(
+        &server,
+        "/cart/add",
+        &[("product_id", "padlock"), ("quantity", "1")],
+    );
+    let token = browser.token(&server);
+    let cut_off = format!(
+        "--XyZ\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n\
+         --XyZ\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\ny"
+    );
+    for path in ["/checkout", "/logout"] {
+        let response = multipart_to(&server, &browser, path, &cut_off);
+        assert_eq!(response.status, 422, "{path}: {}", response.body);
+        assert!(response.body.contains("incomplete"), "{}", response.body);
+    }
+    assert_eq!(browser.user(&server).as_deref(), Some("alice"));
+    assert_eq!(browser.cart_count(&server), 1, "no order was placed");
 }
 
 /// Rocket gives a multipart body cut off before its closing boundary the
