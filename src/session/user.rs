@@ -65,6 +65,14 @@ impl Session {
     /// [`end_other_sessions`](Self::end_other_sessions) find it. Stored by
     /// the next [`save`](Self::save).
     ///
+    /// Change the owner together with a new id: at login, with
+    /// [`cycle_id`](Self::cycle_id) (which also stops session fixation);
+    /// at logout, end the session with [`invalidate`](Self::invalidate)
+    /// rather than setting `None`. The memory store's journal records
+    /// rotations and ends, so they hold across a crash; an owner changed
+    /// in place is only as durable as the next snapshot, and a crash
+    /// before it brings back the owner the last snapshot held.
+    ///
     /// # Examples
     /// ```
     /// # use std::sync::Arc;
@@ -78,8 +86,8 @@ impl Session {
     /// session.save().await.unwrap();
     /// assert_eq!(store.sessions_of("alice").await.unwrap().len(), 1);
     ///
-    /// session.set_owner(None); // at logout
-    /// assert_eq!(session.owner(), None);
+    /// session.invalidate().await.unwrap(); // at logout
+    /// assert!(store.sessions_of("alice").await.unwrap().is_empty());
     /// # });
     /// ```
     pub fn set_owner(&self, owner: Option<&str>) {
