@@ -39,6 +39,9 @@
 //!   a move is three such entries (the old key, the new key, the owner's
 //!   hash), each checked by a SHA-256 that also says which part it is and
 //!   binds it to the parts before, so a move torn apart is ignored too.
+//!   (An early build wrote moves of two entries, without the owner; those
+//!   still read, as moves that bring back only an anonymous session, and
+//!   the changes after them are not lost.)
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read as _, Write as _};
@@ -115,6 +118,12 @@ fn check(key: &[u8; 16]) -> [u8; 4] {
 
 /// The check of a move's first entry, the old key.
 fn check_from(from: &[u8; 16]) -> [u8; 4] {
+    sum(&[b"moved with its owner, from", from])
+}
+
+/// The check of the first entry of a move written before moves named
+/// their owner (two entries; an early build of this format).
+fn check_from_ownerless(from: &[u8; 16]) -> [u8; 4] {
     sum(&[b"moved from", from])
 }
 
@@ -156,18 +165,24 @@ fn decode(bytes: &[u8], into: &mut Changes) {
     while let Some((key, sum)) = entries.next() {
         if sum == check(&key) {
             into.push(Change::End(StoreKey(key)));
-        } else if sum == check_from(&key) {
+        } else if sum == check_from(&key) || sum == check_from_ownerless(&key) {
             let Some((to, _)) = entries
                 .next()
                 .filter(|(to, sum)| *sum == check_to(&key, to))
             else {
                 return;
             };
-            let Some((owner, _)) = entries
-                .next()
-                .filter(|(owner, sum)| *sum == check_owner(&key, &to, owner))
-            else {
-                return;
+            // A move that names no owner brings back only a session the
+            // snapshot had anonymous (the mark of no owner).
+            let owner = match sum == check_from(&key) {
+                true => match entries
+                    .next()
+                    .filter(|(owner, sum)| *sum == check_owner(&key, &to, owner))
+                {
+                    Some((owner, _)) => owner,
+                    None => return,
+                },
+                false => owner_mark(None),
             };
             into.push(Change::Moved {
                 from: StoreKey(key),
@@ -452,5 +467,32 @@ mod tests {
         fs::write(&file, &bytes[ENTRY..3 * ENTRY]).unwrap();
         let (_, changes) = Journal::open(&snapshot).unwrap();
         assert_eq!(changes, []);
+    }
+
+    /// An early build wrote moves as two entries, without the owner: they
+    /// read as moves of an anonymous session, and what follows them still
+    /// reads (an end after one must not be lost).
+    #[test]
+    fn a_move_without_its_owner_still_reads_and_so_do_the_changes_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let snapshot = dir.path().join("s");
+        let (a, b, c) = ([1u8; 16], [2u8; 16], [3u8; 16]);
+        let bytes = [
+            &a[..],
+            &check_from_ownerless(&a),
+            &b,
+            &check_to(&a, &b),
+            &c,
+            &check(&c),
+        ]
+        .concat();
+        fs::write(dir.path().join("s.ended.1"), bytes).unwrap();
+        let (_, changes) = Journal::open(&snapshot).unwrap();
+        let moved = Change::Moved {
+            from: StoreKey(a),
+            to: StoreKey(b),
+            owner: owner_mark(None),
+        };
+        assert_eq!(changes, [moved, Change::End(StoreKey(c))]);
     }
 }
