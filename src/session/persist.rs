@@ -11,7 +11,10 @@
 //!   that snapshot, or not at all if they are newer. One whose id was
 //!   rotated since (a login, a password change) comes back as it was at
 //!   that snapshot under its new id, the one its browser holds: the
-//!   journal records the rotation as a move. (A rotation whose journal
+//!   journal records the rotation as a move. What comes back is the
+//!   snapshot's copy: after a password change, that copy carries the old
+//!   password's stamp, so the app's first check of the sign-in ends it
+//!   (signed out, and its cart with it), the safe way round. (A rotation whose journal
 //!   write overlaps a snapshot's copy of that session can still lose it:
 //!   the copy leaves the session out, and the move may be in a journal
 //!   generation that snapshot retires.)
