@@ -89,6 +89,7 @@ impl<'r> Responder<'r, 'r> for ErrorPage {
 async fn error_page(status: Status, req: &Request<'_>) -> ErrorPage {
     let detail = req.local_cache(ErrorDetail::default).0.as_ref();
     let (title, default_message, hint) = texts(status);
+    let title = detail.and_then(AppError::title).unwrap_or(title);
     let hint = detail.and_then(AppError::hint).unwrap_or(hint);
     let message = detail
         .and_then(AppError::message)

@@ -83,12 +83,26 @@ impl AppError {
         }
     }
 
+    /// The page's title, where it differs from the usual one for the
+    /// status: a 409 is most often a session that ended while the request
+    /// ran, but not always.
+    pub fn title(&self) -> Option<&'static str> {
+        match self {
+            AppError::SessionChanged => Some("Changed meanwhile"),
+            AppError::Conflict(_) => Some("Not done"),
+            _ => None,
+        }
+    }
+
     /// What to do next, where it differs from the usual hint for the
     /// status.
     pub fn hint(&self) -> Option<&'static str> {
         match self {
             AppError::ReadOnlyAccount => {
                 Some("Sign up for an account of your own to change its password or delete it.")
+            }
+            AppError::SessionChanged | AppError::Conflict(_) => {
+                Some("Reload the page to see where things stand.")
             }
             _ => None,
         }

@@ -361,6 +361,11 @@ fn an_account_keeps_at_most_max_orders_and_the_refused_checkout_keeps_the_cart()
     assert_eq!(refused.status(), Status::Conflict);
     let page = refused.into_string().unwrap();
     assert!(page.contains(&format!("{MAX_ORDERS} orders")), "{page}");
+    // Not a session that ended: the page says what did not happen.
+    assert!(
+        page.contains("Not done") && !page.contains("Session ended"),
+        "{page}"
+    );
     assert_eq!(cart(&client).1, 3, "the cart is kept");
     let account = client.get("/account").dispatch().into_string().unwrap();
     assert_eq!(account.matches("data-order-id=").count(), MAX_ORDERS);
