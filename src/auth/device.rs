@@ -5,9 +5,10 @@
 //! username, a random nonce and the time, signed with HMAC-SHA256 under a
 //! 256-bit key the account store keeps (so every instance that shares the
 //! store accepts it). The signature also covers the account's password
-//! stamp ([`super::stamp`]), which the cookie does not carry: a
-//! cookie checks only against the password it was issued under. It proves only "this browser logged in as this user
-//! before"; it never logs anyone in. What it changes is which counter a
+//! stamp ([`super::stamp`]), which the cookie does not carry: a cookie
+//! checks only against the password it was issued under. It proves only
+//! "this browser logged in as this user before"; it never logs anyone
+//! in. What it changes is which counter a
 //! login attempt for that username is counted on: the device's own
 //! (keyed by its nonce), instead of the username's that strangers fill.
 //! So while strangers have the username locked, its owner's browser can

@@ -181,11 +181,12 @@ impl MemoryStore {
     }
 
     /// Ends `slot` for good (fenced at `version`, if given); a rotation
-    /// names the key its data moves to and that key's owner, `successor`. A session no
-    /// snapshot holds ends at once; one a snapshot may hold is first
-    /// journaled (a rotation as a move, so that a crash brings what the
-    /// snapshot held back under the new key), and if its end cannot be
-    /// made durable it is not ended at all: the caller gets
+    /// names the key its data moves to and that key's owner,
+    /// `successor`. A session no snapshot holds ends at once; one a
+    /// snapshot may hold is first journaled (a rotation as a move, so
+    /// that a crash brings what the snapshot held back under the new
+    /// key), and if its end cannot be made durable it is not ended at
+    /// all: the caller gets
     /// [`StoreError::Unavailable`], and the session lives on rather than
     /// come back after a crash. Returns whether the end was journaled.
     async fn end_slot(

@@ -14,10 +14,10 @@
 //!   journal records the rotation as a move. What comes back is the
 //!   snapshot's copy: after a password change, that copy carries the old
 //!   password's stamp, so the app's first check of the sign-in ends it
-//!   (signed out, and its cart with it), the safe way round. (A rotation whose journal
-//!   write overlaps a snapshot's copy of that session can still lose it:
-//!   the copy leaves the session out, and the move may be in a journal
-//!   generation that snapshot retires.)
+//!   (signed out, and its cart with it), the safe way round. (A rotation
+//!   whose journal write overlaps a snapshot's copy of that session can
+//!   still lose it: the copy leaves the session out, and the move may be
+//!   in a journal generation that snapshot retires.)
 //! * **An ended session never comes back.** Logout, invalidate, rotation,
 //!   "sign out everywhere else", a password change, a deletion and the
 //!   per-user bound all end a session explicitly; if a snapshot holds it,
