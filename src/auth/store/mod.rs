@@ -41,17 +41,17 @@ mod types;
 mod users_file;
 
 pub use counters::{Counter, CounterKey, Hit, MemoryCounters};
+pub use demo::{DemoAccounts, DEMO_USERS};
+pub use file::FileStore;
+#[cfg(feature = "redis")]
+pub use redis::RedisStore;
+pub use types::{Account, Order, OrderId, OrderLine};
 
 /// The most orders one account keeps. Checkout is not rate-limited, so
 /// without a bound one signed-in client could grow the store (and the
 /// account page, which lists every order) without end: hundreds of
 /// orders a second.
 pub const MAX_ORDERS: usize = 200;
-pub use demo::{DemoAccounts, DEMO_USERS};
-pub use file::FileStore;
-#[cfg(feature = "redis")]
-pub use redis::RedisStore;
-pub use types::{Account, Order, OrderId, OrderLine};
 
 /// Why an account store operation failed.
 ///

@@ -112,13 +112,17 @@ impl RedisStore {
         Ok(done == 1)
     }
 
-    /// Runs a script that answers 1 (done), 2 (the password hash is no
-    /// longer the one expected: nothing done) or 0 (no such account).
-    async fn checked_change(&self, call: &redis::ScriptInvocation<'_>) -> AccountResult<()> {
+    /// Runs a script that answers 1 (done), 2 (refused, nothing done: the
+    /// `refused` error) or 0 (no such account).
+    async fn checked_change(
+        &self,
+        call: &redis::ScriptInvocation<'_>,
+        refused: AccountError,
+    ) -> AccountResult<()> {
         let done: i64 = invoke(&self.conn, call).await.map_err(unavailable)?;
         match done {
             1 => Ok(()),
-            2 => Err(AccountError::PasswordChanged),
+            2 => Err(refused),
             _ => Err(AccountError::NoAccount),
         }
     }
@@ -179,7 +183,8 @@ impl AccountStore for RedisStore {
         call.key(account_key(username))
             .arg(password_hash)
             .arg(expected);
-        self.checked_change(&call).await
+        self.checked_change(&call, AccountError::PasswordChanged)
+            .await
     }
 
     async fn delete(&self, username: &str, expected: &str) -> AccountResult<()> {
@@ -188,7 +193,8 @@ impl AccountStore for RedisStore {
         call.key(account_key(username))
             .key(orders_key(username))
             .arg(expected);
-        self.checked_change(&call).await
+        self.checked_change(&call, AccountError::PasswordChanged)
+            .await
     }
 
     async fn add_order(&self, username: &str, order: &Order) -> AccountResult<()> {
@@ -206,12 +212,8 @@ impl AccountStore for RedisStore {
             .arg(json)
             .arg(demo)
             .arg(MAX_ORDERS);
-        let done: i64 = invoke(&self.conn, &call).await.map_err(unavailable)?;
-        match done {
-            1 => Ok(()),
-            2 => Err(AccountError::TooManyOrders),
-            _ => Err(AccountError::NoAccount),
-        }
+        self.checked_change(&call, AccountError::TooManyOrders)
+            .await
     }
 
     async fn orders(&self, username: &str) -> AccountResult<Vec<Order>> {
