@@ -26,7 +26,6 @@ use rand::TryRngCore as _;
 use rocket::data::{self, Data, FromData};
 use rocket::fairing::AdHoc;
 use rocket::form::{self, DataField, Form, FromForm, Options, ValueField};
-use rocket::http::Status;
 use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest};
 use rocket::Request;
@@ -35,7 +34,9 @@ use crate::error::{AppError, ErrorDetail};
 use crate::session::{Session, SessionError};
 
 mod config;
+mod size;
 pub use config::CsrfConfig;
+use size::{too_large, Size};
 
 /// Reads and checks the `csrf` table at launch and keeps it for the
 /// origin check; a bad value stops the launch with a message naming the
@@ -171,60 +172,6 @@ pub struct TokenedContext<'r, T: FromForm<'r>> {
     token: Option<String>,
     size: Size,
     inner: T::Context,
-}
-
-/// What a form's errors say about its body's size.
-#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
-enum Size {
-    /// Nothing about its size.
-    #[default]
-    Fine,
-    /// A multipart body that ended before its closing boundary: Rocket
-    /// gives the same length error without bounds (and 413) whether its
-    /// sender cut it off or the limit did ([`too_large`] tells).
-    Incomplete,
-    /// A body or field over its limit.
-    Over,
-}
-
-impl Size {
-    fn of(error: &form::Error<'_>) -> Size {
-        use form::error::ErrorKind::InvalidLength;
-        if error.status() != Status::PayloadTooLarge {
-            Size::Fine
-        } else if matches!(
-            error.kind,
-            InvalidLength {
-                min: None,
-                max: None
-            }
-        ) {
-            Size::Incomplete
-        } else {
-            Size::Over
-        }
-    }
-}
-
-/// Whether a form whose errors say `size` was over its limit. An
-/// incomplete body was cut by the limit unless it declared a length within
-/// the limit (then its sender cut it off, and it is a malformed form).
-/// Without a declared length, Rocket's reading stands.
-fn too_large(req: &Request<'_>, size: Size) -> bool {
-    match size {
-        Size::Fine => false,
-        Size::Over => true,
-        Size::Incomplete => {
-            let limit = req
-                .limits()
-                .get("data-form")
-                .unwrap_or(rocket::data::Limits::DATA_FORM);
-            let declared = req.headers().get_one("Content-Length");
-            declared
-                .and_then(|length| length.trim().parse::<u64>().ok())
-                .is_none_or(|length| length > limit.as_u64())
-        }
-    }
 }
 
 /// Parses the `csrf_token` field and hands every other field to `T`.
