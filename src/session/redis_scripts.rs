@@ -145,19 +145,41 @@ end
 -- The front is read in one command and cut in one: a member at a time
 -- (LINDEX, ZSCORE, LPOP) made the sweep that clears departed members on
 -- every eighth arrival about a sixth of all the commands Redis ran.
+-- A queue over its share first loses the members among its first 16
+-- that left, not only those at its very front, so that a session that
+-- stays does not keep those behind it counted toward the share (as in
+-- `shares.rs`); the live ones before the last dropped are put back, in
+-- their order.
 local function make_way(queue, zset, tier, len, share, crowded)
-  local gone, cut = 0, 0
-  for _, oldest in ipairs(redis.call('LRANGE', queue, 0, 15)) do
-    local live = redis.call('ZSCORE', zset, oldest)
-    if live and not (crowded and len > share) then break end
-    cut = cut + 1
-    len = len - 1
-    if live then
-      forget(oldest, nil, tier)
-      gone = gone + 1
+  local front, live, seen = redis.call('LRANGE', queue, 0, 15), {}, 0
+  local past = len > share
+  for i, m in ipairs(front) do
+    seen = i
+    live[i] = redis.call('ZSCORE', zset, m) ~= false
+    if live[i] and not past then break end
+    if not live[i] then len = len - 1 end
+  end
+  local kept, cut, gone = {}, 0, 0
+  for i = 1, seen do
+    if live[i] then
+      if crowded and len > share then
+        forget(front[i], nil, tier)
+        gone, len, cut = gone + 1, len - 1, i
+      else
+        kept[#kept + 1] = i
+      end
+    else
+      cut = i
     end
   end
-  if cut > 0 then redis.call('LTRIM', queue, cut, -1) end
+  if cut > 0 then
+    redis.call('LTRIM', queue, cut, -1)
+    local back = {}
+    for j = #kept, 1, -1 do
+      if kept[j] < cut then back[#back + 1] = front[kept[j]] end
+    end
+    if #back > 0 then redis.call('LPUSH', queue, unpack(back)) end
+  end
   return len, gone
 end
 -- Member `m`, a session that client address `origin` began and that just

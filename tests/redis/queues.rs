@@ -282,3 +282,48 @@ async fn others_arrivals_spare_an_address_whose_later_sessions_left() {
         "the office's one session made way for sessions it no longer had"
     );
 }
+
+/// An office whose first visitor stays on a page while the later ones
+/// come back, past its share while the tier has room: the places of
+/// those behind the first are dropped from its queue as they leave, so
+/// once the tier is crowded the office's next arrival finds it within
+/// its share, and its first session stays (as in `shares.rs`'s unit
+/// test). A queue that counted them would make the first one make way.
+#[rocket::async_test]
+async fn an_addresss_own_arrival_spares_its_session_that_stayed_before_departed_ones() {
+    let redis = RedisServer::start();
+    // A fresh tier of 2,048, crowded from 1,024; a share of 81.
+    let limits = Limits {
+        max_sessions: 8192,
+        ..LONG
+    };
+    let share = limits.fresh_per_origin();
+    let store = store(&redis.url(), limits);
+    let office = Origin::of("192.0.2.81".parse().unwrap());
+    let first = SessionId::generate().key();
+    store.create(&first, record(), Some(office)).await.unwrap();
+    sessions_that_move_on(&*store, office, share + 10).await;
+    // Others take the tier to one short of crowded; the office's next
+    // session crowds it.
+    for i in 0..Limits::crowded_at(limits.tiers().fresh) - 2 {
+        let (k, visitor) = (
+            SessionId::generate().key(),
+            Origin::of(std::net::Ipv4Addr::from(0x0a40_0000 + i as u32).into()),
+        );
+        store.create(&k, record(), Some(visitor)).await.unwrap();
+    }
+    let next = SessionId::generate().key();
+    store.create(&next, record(), Some(office)).await.unwrap();
+    let mut conn = conn(&redis.url()).await;
+    let held = zcard(&mut conn, "memsess:fresh").await;
+    assert!(
+        store.acquire(&first).await.unwrap().is_some(),
+        "the office's session that stayed made way for sessions it no longer had"
+    );
+    assert!(store.acquire(&next).await.unwrap().is_some());
+    assert_eq!(
+        held,
+        Limits::crowded_at(limits.tiers().fresh),
+        "the office's arrival crowded the tier"
+    );
+}
