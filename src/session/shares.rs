@@ -196,6 +196,9 @@ impl Shares {
         live: impl Fn(&StoreKey) -> bool,
         evicted: &mut Vec<StoreKey>,
     ) {
+        // How many keys this arrival may take off the front, and how many
+        // of those are already known to be live.
+        let (mut looked_at, mut known_live) = (MOST_PER_ARRIVAL, 0);
         if queue.len() > self.share {
             let mut at = 0;
             for _ in 0..MOST_PER_ARRIVAL.min(queue.len()) {
@@ -206,10 +209,14 @@ impl Shares {
                     queue.remove(at);
                 }
             }
+            // The 16 looked at are all this arrival takes: those that
+            // left are gone, and only the live ones, now at the front,
+            // may make way (as in the Redis store).
+            (looked_at, known_live) = (at, at);
         }
-        for _ in 0..MOST_PER_ARRIVAL {
+        for n in 0..looked_at {
             let Some(&oldest) = queue.front() else { break };
-            let live = live(&oldest);
+            let live = n < known_live || live(&oldest);
             if live && !(crowded && queue.len() > self.share) {
                 break;
             }
@@ -499,6 +506,88 @@ mod tests {
         let live = |k: &StoreKey| k.0[0] < 16;
         let evicted = shares.arrive(here, key(26), 18_000, live, |_| ());
         assert_eq!(evicted, [key(0)]);
+    }
+
+    /// One arrival takes at most 16 keys off its queue, as in the Redis
+    /// store: those among the first 16 whose session left, and of the
+    /// live ones among them, those that make way. The rest waits for the
+    /// next arrival.
+    #[test]
+    fn an_arrival_looks_at_sixteen_keys_at_most() {
+        let shares = Shares::new(20_000, 16);
+        let here = Origin([1; 16]);
+        let key = |n: u8| StoreKey([n; 16]);
+        for n in 0..40 {
+            shares.arrive(here, key(n), 0, |_| true, |_| ());
+        }
+        // 0 to 15 left the tier; 16 to 39 stay, and each arrival: 25 for
+        // a share of 16.
+        let live = |k: &StoreKey| k.0[0] >= 16;
+        assert!(shares
+            .arrive(here, key(40), 18_000, live, |_| ())
+            .is_empty());
+        assert_eq!(shares.queue(here), (16..41).map(key).collect::<Vec<_>>());
+        let evicted = shares.arrive(here, key(41), 18_000, live, |_| ());
+        assert_eq!(evicted, (16..26).map(key).collect::<Vec<_>>());
+        assert_eq!(shares.queue(here).len(), 16);
+    }
+
+    /// Random arrivals and departures of a few addresses, the tier crowded
+    /// a third of the time: no live key leaves its queue without making
+    /// way, no key is queued twice, and each queue (within the tier's
+    /// size here) keeps its order.
+    #[test]
+    fn random_arrivals_keep_every_live_key_once_and_in_order() {
+        use std::cell::RefCell;
+        // xorshift: the same sequence every run.
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rnd = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let shares = Shares::new(2_000, 16);
+        let origins: Vec<Origin> = (0..4u8).map(|n| Origin([n; 16])).collect();
+        let tier: RefCell<HashSet<StoreKey>> = RefCell::default();
+        let mut began: HashMap<StoreKey, (Origin, u32)> = HashMap::new();
+        for step in 0..20_000u32 {
+            let live: Vec<StoreKey> = tier.borrow().iter().copied().collect();
+            if rnd(100) < 55 || live.is_empty() {
+                // Half the arrivals from one address, the rest from any.
+                let origin = origins[if rnd(2) == 0 { 0 } else { rnd(4) as usize }];
+                let key = StoreKey(u128::from(step).to_le_bytes());
+                began.insert(key, (origin, step));
+                let len = tier.borrow().len() as u64 + 1;
+                let tier_len = if rnd(3) == 0 { 19_000 } else { len };
+                let still_in_tier = |k: &StoreKey| tier.borrow().contains(k);
+                let evicted = shares.arrive(origin, key, tier_len, still_in_tier, |_| ());
+                let mut tier = tier.borrow_mut();
+                for k in &evicted {
+                    assert!(tier.remove(k), "evicted a key not in the tier");
+                }
+                tier.insert(key);
+            } else {
+                // Newer sessions leave more often: the oldest ones stay.
+                let mut by_age = live;
+                by_age.sort_by_key(|k| began[k].1);
+                let stays = by_age.len() / 4;
+                let k = by_age[stays + rnd((by_age.len() - stays) as u64) as usize];
+                tier.borrow_mut().remove(&k);
+            }
+            for origin in &origins {
+                let queue = shares.queue(*origin);
+                let once: HashSet<_> = queue.iter().collect();
+                assert_eq!(once.len(), queue.len(), "a key queued twice, step {step}");
+                for k in tier.borrow().iter().filter(|k| began[*k].0 == *origin) {
+                    assert!(queue.contains(k), "a live key left its queue, step {step}");
+                }
+                assert!(
+                    queue.windows(2).all(|w| began[&w[0]].1 < began[&w[1]].1),
+                    "out of order, step {step}"
+                );
+            }
+        }
     }
 
     /// An address listed as over its share whose later sessions then left
