@@ -46,9 +46,10 @@
 //! Every clock reading is Redis's own `TIME`, so instances whose clocks
 //! disagree still agree on idle times, deadlines, eviction order and when
 //! a lease lapses. Redis 7 replicates a script's effects, which is what
-//! lets a script read `TIME` before it writes; on Redis 5 and 6
-//! `redis.replicate_commands()` turns that on. A nil reply reads as
-//! `false` in Redis's Lua.
+//! lets a script read `TIME` before it writes; on Redis 6.2
+//! `redis.replicate_commands()` turns that on. (6.2 is the oldest Redis
+//! the scripts run on: a share's queue is checked with `ZMSCORE`.) A nil
+//! reply reads as `false` in Redis's Lua.
 
 use std::time::Duration;
 
@@ -142,20 +143,27 @@ end
 -- in `tier` (sorted set `zset`): those that left the tier, and, while the
 -- tier is `crowded`, live ones for as long as more than `share` remain,
 -- each forgotten. Returns the queue's new length and how many made way.
--- The front is read in one command and cut in one: a member at a time
--- (LINDEX, ZSCORE, LPOP) made the sweep that clears departed members on
--- every eighth arrival about a sixth of all the commands Redis ran.
+-- The front is read in one command, checked in one (ZMSCORE, Redis 6.2)
+-- and cut in one: a member at a time (LINDEX, ZSCORE, LPOP) made the
+-- sweep that clears departed members on every eighth arrival about a
+-- sixth of all the commands Redis ran.
 -- A queue over its share first loses the members among its first 16
 -- that left, not only those at its very front, so that a session that
 -- stays does not keep those behind it counted toward the share (as in
 -- `shares.rs`); the live ones before the last dropped are put back, in
--- their order.
+-- their order. `share` is at least 16 (`Limits`), so a queue over it is
+-- longer than the 16 read, and the cut never empties it (an emptied list
+-- would come back from LPUSH without its expiry).
 local function make_way(queue, zset, tier, len, share, crowded)
-  local front, live, seen = redis.call('LRANGE', queue, 0, 15), {}, 0
-  local past = len > share
+  local front = redis.call('LRANGE', queue, 0, 15)
+  if #front == 0 then return len, 0 end
+  local scores = redis.call('ZMSCORE', zset, unpack(front))
+  local past, live, met, seen = len > share, {}, {}, 0
   for i, m in ipairs(front) do
     seen = i
-    live[i] = redis.call('ZSCORE', zset, m) ~= false
+    -- A member queued twice (never expected) counts once.
+    live[i] = scores[i] ~= false and not met[m]
+    met[m] = true
     if live[i] and not past then break end
     if not live[i] then len = len - 1 end
   end

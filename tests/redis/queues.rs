@@ -327,3 +327,74 @@ async fn an_addresss_own_arrival_spares_its_session_that_stayed_before_departed_
         "the office's arrival crowded the tier"
     );
 }
+
+/// The commands Redis has run inside scripts so far (`INFO commandstats`,
+/// less the scripts' own calls).
+async fn commands_run(conn: &mut redis::aio::MultiplexedConnection) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(conn)
+        .await
+        .unwrap();
+    info.lines()
+        .filter(|l| !l.starts_with("cmdstat_evalsha:") && !l.starts_with("cmdstat_info:"))
+        .filter_map(|l| {
+            l.split("calls=")
+                .nth(1)?
+                .split(',')
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum()
+}
+
+/// A flood in a crowded tier, from an address at its share: each of its
+/// arrivals makes its oldest session make way, and the work that takes
+/// stays small and bounded, whatever the queue holds: the queue's front
+/// is read, checked and cut in one command each. 15 commands an arrival
+/// (the new session's own included); 16 before a queue over its share
+/// was cleared of departed members among its first 16, and about 30 with
+/// that check made a member at a time.
+#[rocket::async_test]
+async fn a_crowded_flood_arrival_costs_redis_a_few_commands() {
+    let redis = RedisServer::start();
+    // A fresh tier of 2,048, crowded from 1,024; a share of 81.
+    let limits = Limits {
+        max_sessions: 8192,
+        ..LONG
+    };
+    let store = store(&redis.url(), limits);
+    for i in 0..Limits::crowded_at(limits.tiers().fresh) {
+        let visitor = Origin::of(std::net::Ipv4Addr::from(0x0a50_0000 + i as u32).into());
+        store
+            .create(&SessionId::generate().key(), record(), Some(visitor))
+            .await
+            .unwrap();
+    }
+    for _ in 0..limits.fresh_per_origin() + 20 {
+        store
+            .create(&SessionId::generate().key(), record(), Some(flooder()))
+            .await
+            .unwrap();
+    }
+    let mut conn = conn(&redis.url()).await;
+    let before = commands_run(&mut conn).await;
+    let arrivals = 100;
+    for _ in 0..arrivals {
+        store
+            .create(&SessionId::generate().key(), record(), Some(flooder()))
+            .await
+            .unwrap();
+    }
+    let per_arrival = (commands_run(&mut conn).await - before) as f64 / f64::from(arrivals);
+    assert!(
+        per_arrival <= 16.0,
+        "{per_arrival} commands per crowded flood arrival"
+    );
+    assert_eq!(
+        llen(&mut conn, queue_of(flooder())).await,
+        limits.fresh_per_origin(),
+        "the flooder is held to its share"
+    );
+}
