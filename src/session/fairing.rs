@@ -124,7 +124,7 @@ impl Fairing for SessionFairing {
             None => match build_store(&config).await {
                 Ok(store) => store,
                 Err(message) => {
-                    rocket::error!("invalid configuration `session.store`: {message}");
+                    rocket::error!("invalid configuration {message}");
                     return Err(rocket);
                 }
             },
@@ -182,22 +182,35 @@ impl Fairing for SessionFairing {
     }
 }
 
-/// The store `session.store` names, with its snapshot for the memory store.
+/// The store `session.store` names, with its snapshot for the memory store;
+/// or what is wrong, naming the key.
 async fn build_store(config: &SessionConfig) -> Result<Arc<dyn SessionStore>, String> {
     let limits = config.limits();
     if config.store == "memory" {
         return Ok(Arc::new(match &config.snapshot_file {
-            Some(file) => MemoryStore::persistent(limits, file, config.snapshot_interval).await,
+            Some(file) => {
+                // A damaged snapshot or journal is set aside and the app
+                // serves on; a place where none can be written is a
+                // mistake in the configuration, found now rather than at
+                // the restart that loses every session.
+                super::snapshot::check_writable(file).map_err(|e| {
+                    format!(
+                        "`session.snapshot_file`: no snapshot can be written at {}: {e}",
+                        file.display()
+                    )
+                })?;
+                MemoryStore::persistent(limits, file, config.snapshot_interval).await
+            }
             None => MemoryStore::with_limits(limits),
         }));
     }
     #[cfg(feature = "redis")]
-    return Ok(Arc::new(super::redis_store::RedisStore::with_limits(
-        &config.store,
-        limits,
-    )?));
+    return Ok(Arc::new(
+        super::redis_store::RedisStore::with_limits(&config.store, limits)
+            .map_err(|e| format!("`session.store`: {e}"))?,
+    ));
     #[cfg(not(feature = "redis"))]
-    Err("this build has no Redis support (the `redis` feature is off)".into())
+    Err("`session.store`: this build has no Redis support (the `redis` feature is off)".into())
 }
 
 /// Says at launch where sessions live, and warns if the store does not

@@ -55,6 +55,34 @@ fn a_bad_session_value_stops_the_launch_naming_the_key() {
     }
 }
 
+/// A snapshot that could never be written would lose every session at the
+/// next restart: a place where nothing can be written stops the launch
+/// (here, a folder that would have to be made inside a file).
+#[test]
+fn a_snapshot_file_where_nothing_can_be_written_stops_the_launch() {
+    let dir = empty_dir();
+    std::fs::write(dir.join("a-file"), "not a folder").unwrap();
+    let (launched, said) = launch_output(
+        &dir,
+        &[("ROCKET_SESSION_SNAPSHOT_FILE", "a-file/sessions.snapshot")],
+    );
+    assert!(
+        !launched,
+        "launched with an unwritable snapshot file:\n{said}"
+    );
+    assert!(said.contains("session.snapshot_file"), "{said}");
+    // A folder that is only missing is made, as for the default.
+    let server = Server::start_in(
+        dir.clone(),
+        &[(
+            "ROCKET_SESSION_SNAPSHOT_FILE",
+            "new/folder/sessions.snapshot",
+        )],
+    );
+    assert_eq!(server.get("/healthz", None).status, 200);
+    assert!(dir.join("new/folder").is_dir());
+}
+
 #[test]
 fn a_session_route_without_the_fairing_refuses_to_launch() {
     // The Session guard is a Sentinel: forgetting the fairing is caught at
