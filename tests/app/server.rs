@@ -96,16 +96,39 @@ pub fn command(dir: &Path, env: &[(&str, &str)]) -> Command {
 }
 
 /// Runs the binary in `dir` with `env` until it exits (a launch that
-/// should fail); whether it succeeded, and what it printed.
+/// should fail); whether it succeeded, and what it printed. A binary that
+/// is still running after 30 s launched: it is stopped, and this reports
+/// a success, so that a test of a refused launch fails rather than hangs.
 #[allow(dead_code, reason = "not every test binary checks launches")]
 pub fn launch_output(dir: &std::path::Path, env: &[(&str, &str)]) -> (bool, String) {
-    let output = command(dir, env).output().expect("the memsess binary runs");
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.success(), said)
+    let mut child = command(dir, env).spawn().expect("the memsess binary runs");
+    let readers: Vec<_> = [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
+        Box::new(child.stderr.take().unwrap()),
+    ]
+    .into_iter()
+    .map(|mut out| {
+        std::thread::spawn(move || {
+            let mut said = String::new();
+            let _ = out.read_to_string(&mut said);
+            said
+        })
+    })
+    .collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let exited = loop {
+        if let Some(status) = child.try_wait().expect("the binary can be waited for") {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let said: String = readers.into_iter().map(|r| r.join().unwrap()).collect();
+    (exited.is_none_or(|status| status.success()), said)
 }
 
 impl Server {
