@@ -100,7 +100,7 @@ async fn page(
     Ok(AccountPage {
         chrome,
         csrf_token: csrf::token(session).await?,
-        demo: auth.config.demo_users && DEMO_USERS.iter().any(|(name, _)| *name == user.name),
+        demo: is_demo(auth, &user.name),
         username: user.name,
         others: sessions.iter().filter(|s| !s.current).count(),
         sessions,
@@ -206,6 +206,14 @@ async fn checked_password(
     Ok(account.filter(|_| right).map(|a| a.password_hash))
 }
 
+/// Whether `name` is one of the debug profile's demo accounts, which are
+/// read-only: their page offers no password or deletion form, and a form
+/// sent by hand is refused before any password is checked (a wrong one
+/// would otherwise get the page's "wrong password", next to no form).
+fn is_demo(auth: &Auth, name: &str) -> bool {
+    auth.config.demo_users && DEMO_USERS.iter().any(|(demo, _)| *demo == name)
+}
+
 /// Changes the password: rotates this session's id, restamps it, and ends
 /// every other session of the user, on every instance.
 #[post("/account/password", data = "<form>")]
@@ -219,6 +227,9 @@ async fn change_password(
     jar: &CookieJar<'_>,
     addr: ClientAddr,
 ) -> Result<AccountResult, AppError> {
+    if is_demo(auth, &user.name) {
+        return Err(AppError::ReadOnlyAccount);
+    }
     let PasswordForm {
         current_password,
         new_password,
@@ -278,6 +289,9 @@ async fn delete_account(
     jar: &CookieJar<'_>,
     addr: ClientAddr,
 ) -> Result<AccountResult, AppError> {
+    if is_demo(auth, &user.name) {
+        return Err(AppError::ReadOnlyAccount);
+    }
     let Some(checked) = checked_password(auth, &user, form.0.password, jar, &addr).await? else {
         let mut page = page(user, &session, chrome, auth).await?;
         page.delete_problem = Some(WRONG_PASSWORD);

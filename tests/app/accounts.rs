@@ -232,6 +232,25 @@ fn the_demo_accounts_cannot_be_changed_or_deleted() {
     let delete = alice.post_form("/account/delete", &[("password", ALICE.1)]);
     assert_eq!(delete.status(), Status::Forbidden);
     drop(delete);
+    // With a wrong password too: the page says why, not "wrong password"
+    // beside a form it does not show.
+    for (action, fields) in [
+        (
+            "/account/password",
+            &[
+                ("current_password", "wrong"),
+                ("new_password", "new-password"),
+            ][..],
+        ),
+        ("/account/delete", &[("password", "wrong")][..]),
+    ] {
+        let refused = alice.post_form(action, fields);
+        assert_eq!(refused.status(), Status::Forbidden, "{action}");
+        assert!(
+            refused.into_string().unwrap().contains("read-only"),
+            "{action}"
+        );
+    }
     assert_eq!(alice.logged_in_as().as_deref(), Some("alice"));
 }
 
