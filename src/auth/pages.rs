@@ -100,17 +100,9 @@ fn reason(next: &str) -> Option<&'static str> {
     }
 }
 
-/// Where a login goes on to: `next` if it is a valid local redirect to a
-/// page other than the login and signup forms (which would only show a
-/// form again to someone just signed in).
-fn next_page(next: Option<&str>) -> Option<rocket::http::uri::Origin<'static>> {
-    next.and_then(local_redirect)
-        .filter(|uri| !matches!(uri.path().as_str(), "/login" | "/signup"))
-}
-
-/// `next` as the form carries it on (see [`next_page`]).
+/// `next` as the form carries it on: only a valid local redirect.
 fn kept_next(next: Option<&str>) -> String {
-    next_page(next)
+    next.and_then(local_redirect)
         .map(|uri| uri.to_string())
         .unwrap_or_default()
 }
@@ -215,7 +207,10 @@ async fn login(
     }
     let key = auth.store.device_key().await?;
     device::issue(jar, auth.secure, &key, &name, &account.password_hash);
-    let target = next_page(next.as_deref()).unwrap_or_else(|| rocket::uri!("/account"));
+    let target = next
+        .as_deref()
+        .and_then(local_redirect)
+        .unwrap_or_else(|| rocket::uri!("/account"));
     Ok(FormResult::Done(Box::new(Redirect::to(target))))
 }
 
