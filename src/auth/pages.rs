@@ -284,6 +284,11 @@ async fn signup(
         label: client.0,
     };
     log_in(&session, &name, &account.password_hash, greeting, arrival).await?;
+    // Sessions an earlier holder of the name left behind (a debug run's
+    // demo user, in the same data folder) would be listed on the new
+    // account's page; their stamps are stale, and they go now, as the
+    // name's old orders went with `create`.
+    session.end_other_sessions().await?;
     let key = auth.store.device_key().await?;
     device::issue(jar, auth.secure, &key, &name, &account.password_hash);
     Ok(FormResult::Done(Box::new(Redirect::to("/account"))))

@@ -321,3 +321,29 @@ fn the_snapshot_and_journal_hold_no_session_id_and_only_their_owner_reads_them()
         );
     }
 }
+
+/// The debug profile's demo users share the data folder with runs that
+/// have none: a demo alice's sessions, kept across the restart, are not
+/// the sessions of an account named alice that signs up later. The new
+/// account's page lists only its own browser, and the old cookie is no
+/// one's session.
+#[test]
+fn a_new_account_does_not_inherit_sessions_its_name_had_before() {
+    let server = Server::start(&[]);
+    let demo = WebBrowser::new();
+    assert_eq!(demo.login(&server, ALICE.0, ALICE.1).status, 303);
+    let dir = server.stop("TERM");
+    let restarted = Server::start_in(dir, &[("ROCKET_AUTH_DEMO_USERS", "false")]);
+    let owner = WebBrowser::new();
+    assert_eq!(
+        owner.signup(&restarted, "alice", "her-own-password").status,
+        303
+    );
+    let page = owner.get(&restarted, "/account").body;
+    assert_eq!(
+        page.matches("data-current-session").count() + page.matches("data-other-session").count(),
+        1,
+        "{page}"
+    );
+    assert_eq!(demo.user(&restarted), None);
+}
