@@ -61,6 +61,26 @@ async fn sessions_that_move_on(store: &dyn SessionStore, origin: Origin, count: 
     }
 }
 
+/// A fresh tier of 2,048, crowded from 1,024; a share of 81.
+fn tiers_of_2048() -> Limits {
+    Limits {
+        max_sessions: 8192,
+        ..LONG
+    }
+}
+
+/// `count` new sessions, each from an address of its own (`first` and
+/// up): other visitors, crowding the tier.
+async fn visitors(store: &dyn SessionStore, first: u32, count: u64) {
+    for i in 0..count {
+        let visitor = Origin::of(std::net::Ipv4Addr::from(first + i as u32).into());
+        store
+            .create(&SessionId::generate().key(), record(), Some(visitor))
+            .await
+            .unwrap();
+    }
+}
+
 /// A store whose fresh tier holds 2,000 (crowded from 976), and one
 /// session of the flooder's that stays at the front of its queue, behind
 /// which 2,000 that moved on take the queue to the tier's size (and trim
@@ -258,11 +278,7 @@ async fn passing_addresses_never_drop_the_queue_of_an_address_with_sessions_in_t
 #[rocket::async_test]
 async fn others_arrivals_spare_an_address_whose_later_sessions_left() {
     let redis = RedisServer::start();
-    // A fresh tier of 2,048, crowded from 1,024; a share of 81.
-    let limits = Limits {
-        max_sessions: 8192,
-        ..LONG
-    };
+    let limits = tiers_of_2048();
     let share = limits.fresh_per_origin();
     let store = store(&redis.url(), limits);
     let office = Origin::of("192.0.2.80".parse().unwrap());
@@ -270,13 +286,12 @@ async fn others_arrivals_spare_an_address_whose_later_sessions_left() {
     store.create(&first, record(), Some(office)).await.unwrap();
     // Past the share while the tier has room; all but the first come back.
     sessions_that_move_on(&*store, office, share).await;
-    for i in 0..Limits::crowded_at(limits.tiers().fresh) + 200 {
-        let (k, visitor) = (
-            SessionId::generate().key(),
-            Origin::of(std::net::Ipv4Addr::from(0x0a30_0000 + i as u32).into()),
-        );
-        store.create(&k, record(), Some(visitor)).await.unwrap();
-    }
+    visitors(
+        &*store,
+        0x0a30_0000,
+        Limits::crowded_at(limits.tiers().fresh) + 200,
+    )
+    .await;
     assert!(
         store.acquire(&first).await.unwrap().is_some(),
         "the office's one session made way for sessions it no longer had"
@@ -292,11 +307,7 @@ async fn others_arrivals_spare_an_address_whose_later_sessions_left() {
 #[rocket::async_test]
 async fn an_addresss_own_arrival_spares_its_session_that_stayed_before_departed_ones() {
     let redis = RedisServer::start();
-    // A fresh tier of 2,048, crowded from 1,024; a share of 81.
-    let limits = Limits {
-        max_sessions: 8192,
-        ..LONG
-    };
+    let limits = tiers_of_2048();
     let share = limits.fresh_per_origin();
     let store = store(&redis.url(), limits);
     let office = Origin::of("192.0.2.81".parse().unwrap());
@@ -305,13 +316,12 @@ async fn an_addresss_own_arrival_spares_its_session_that_stayed_before_departed_
     sessions_that_move_on(&*store, office, share + 10).await;
     // Others take the tier to one short of crowded; the office's next
     // session crowds it.
-    for i in 0..Limits::crowded_at(limits.tiers().fresh) - 2 {
-        let (k, visitor) = (
-            SessionId::generate().key(),
-            Origin::of(std::net::Ipv4Addr::from(0x0a40_0000 + i as u32).into()),
-        );
-        store.create(&k, record(), Some(visitor)).await.unwrap();
-    }
+    visitors(
+        &*store,
+        0x0a40_0000,
+        Limits::crowded_at(limits.tiers().fresh) - 2,
+    )
+    .await;
     let next = SessionId::generate().key();
     store.create(&next, record(), Some(office)).await.unwrap();
     let mut conn = conn(&redis.url()).await;
@@ -359,19 +369,14 @@ async fn commands_run(conn: &mut redis::aio::MultiplexedConnection) -> u64 {
 #[rocket::async_test]
 async fn a_crowded_flood_arrival_costs_redis_a_few_commands() {
     let redis = RedisServer::start();
-    // A fresh tier of 2,048, crowded from 1,024; a share of 81.
-    let limits = Limits {
-        max_sessions: 8192,
-        ..LONG
-    };
+    let limits = tiers_of_2048();
     let store = store(&redis.url(), limits);
-    for i in 0..Limits::crowded_at(limits.tiers().fresh) {
-        let visitor = Origin::of(std::net::Ipv4Addr::from(0x0a50_0000 + i as u32).into());
-        store
-            .create(&SessionId::generate().key(), record(), Some(visitor))
-            .await
-            .unwrap();
-    }
+    visitors(
+        &*store,
+        0x0a50_0000,
+        Limits::crowded_at(limits.tiers().fresh),
+    )
+    .await;
     for _ in 0..limits.fresh_per_origin() + 20 {
         store
             .create(&SessionId::generate().key(), record(), Some(flooder()))
