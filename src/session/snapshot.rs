@@ -140,16 +140,20 @@ pub(crate) fn sync_folder(dir: &Path) -> io::Result<()> {
 }
 
 /// Whether snapshots of `path` can be written: its folder is made if it
-/// is missing, and a file is made in it and removed, as each snapshot
-/// does. Checked at launch, so that a path where nothing can be written
-/// stops the launch rather than lose every session at the next restart.
+/// is missing, listed (for the journal's files) and synced, and a file is
+/// made in it and removed, as the snapshots and the journal do. Checked
+/// at launch, so that a path where nothing can be kept stops the launch
+/// rather than lose every session at the next restart.
 ///
 /// # Errors
-/// The folder cannot be made, or a file cannot be made in it.
+/// The folder cannot be made, listed or synced, or a file cannot be made
+/// in it.
 pub(crate) fn check_writable(path: &Path) -> io::Result<()> {
     let dir = folder(path);
     fs::create_dir_all(dir)?;
-    tempfile::NamedTempFile::new_in(dir)?.close()
+    fs::read_dir(dir)?;
+    tempfile::NamedTempFile::new_in(dir)?.close()?;
+    sync_folder(dir)
 }
 
 /// Writes `bytes` to `path` atomically, mode 0600 (see the module docs).
