@@ -287,8 +287,12 @@ async fn signup(
     // Sessions an earlier holder of the name left behind (a debug run's
     // demo user, in the same data folder) would be listed on the new
     // account's page; their stamps are stale, and they go now, as the
-    // name's old orders went with `create`.
-    session.end_other_sessions().await?;
+    // name's old orders went with `create`. Tidying only: they cannot act
+    // for the new account, so a store that fails here does not fail a
+    // signup that has happened.
+    if let Err(e) = session.end_other_sessions().await {
+        rocket::warn!("signup of {name}: the name's earlier sessions were not ended: {e}");
+    }
     let key = auth.store.device_key().await?;
     device::issue(jar, auth.secure, &key, &name, &account.password_hash);
     Ok(FormResult::Done(Box::new(Redirect::to("/account"))))
