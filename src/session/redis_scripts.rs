@@ -45,11 +45,11 @@
 //!
 //! Every clock reading is Redis's own `TIME`, so instances whose clocks
 //! disagree still agree on idle times, deadlines, eviction order and when
-//! a lease lapses. Redis 7 replicates a script's effects, which is what
-//! lets a script read `TIME` before it writes; on Redis 6.2
-//! `redis.replicate_commands()` turns that on. (6.2 is the oldest Redis
-//! the scripts run on: a share's queue is checked with `ZMSCORE`.) A nil
-//! reply reads as `false` in Redis's Lua.
+//! a lease lapses. Redis 7 replicates only a script's effects, which is
+//! what lets a script read `TIME` before it writes; the scripts call
+//! `redis.replicate_commands()` where it exists, which asks for the same
+//! on Redis 6.2, the oldest the scripts run on (a share's queue is
+//! checked with `ZMSCORE`). A nil reply reads as `false` in Redis's Lua.
 
 use std::time::Duration;
 
