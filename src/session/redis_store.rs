@@ -6,8 +6,10 @@
 //! same contract as the embedded one across processes:
 //!
 //! * **Lease**: a short lease kept in the session's own hash, renewed
-//!   while its request runs (see `redis_lease`). A request that finds it taken polls (2 ms,
-//!   doubling to 50 ms) for up to 10 s, then gets [`StoreError::Busy`].
+//!   while its request runs (see `redis_lease`). Requests of one process
+//!   take turns in the process first; one that finds the lease taken by
+//!   another instance polls (2 ms, doubling to 50 ms). After 10 s of
+//!   waiting in all it gets [`StoreError::Busy`].
 //! * **Fence**: a write names the version it loaded; the script compares it
 //!   with the stored one and writes nothing on a mismatch. A request that
 //!   outlives its lease therefore cannot overwrite the next request's work,
@@ -237,8 +239,12 @@ fn parse_record(reply: &[u8]) -> Option<Record> {
 #[rocket::async_trait]
 impl SessionStore for RedisStore {
     async fn acquire(&self, key: &StoreKey) -> StoreResult<Option<(Record, Lease)>> {
-        let mut lease = self.leases.arm(*key);
         let deadline = Instant::now() + LEASE_WAIT;
+        let mut lease = self
+            .leases
+            .arm(*key, LEASE_WAIT)
+            .await
+            .ok_or(StoreError::Busy)?;
         let mut pause = Duration::from_millis(2);
         loop {
             let given_back = self.leases.given_back(key);

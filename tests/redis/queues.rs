@@ -7,7 +7,7 @@ use std::sync::Arc;
 use memsess::session::{Origin, Record, RedisStore, SessionId, SessionStore, StoreKey};
 
 use crate::conformance::{Limits, LONG};
-use crate::redis_server::RedisServer;
+use crate::redis_server::{command_calls, RedisServer};
 
 fn store(url: &str, limits: Limits) -> Arc<dyn SessionStore> {
     Arc::new(RedisStore::with_limits(url, limits).expect("a redis URL"))
@@ -341,21 +341,11 @@ async fn an_addresss_own_arrival_spares_its_session_that_stayed_before_departed_
 /// The commands Redis has run inside scripts so far (`INFO commandstats`,
 /// less the scripts' own calls).
 async fn commands_run(conn: &mut redis::aio::MultiplexedConnection) -> u64 {
-    let info: String = redis::cmd("INFO")
-        .arg("commandstats")
-        .query_async(conn)
+    command_calls(conn)
         .await
-        .unwrap();
-    info.lines()
-        .filter(|l| !l.starts_with("cmdstat_evalsha:") && !l.starts_with("cmdstat_info:"))
-        .filter_map(|l| {
-            l.split("calls=")
-                .nth(1)?
-                .split(',')
-                .next()?
-                .parse::<u64>()
-                .ok()
-        })
+        .iter()
+        .filter(|(name, _)| !matches!(name.as_str(), "evalsha" | "info"))
+        .map(|(_, calls)| calls)
         .sum()
 }
 

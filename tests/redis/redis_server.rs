@@ -68,6 +68,25 @@ impl RedisServer {
     }
 }
 
+/// How many times Redis has run each command so far, by name in lower
+/// case (`INFO commandstats`; a script's own commands count under theirs).
+pub async fn command_calls(
+    conn: &mut redis::aio::MultiplexedConnection,
+) -> std::collections::HashMap<String, u64> {
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(conn)
+        .await
+        .unwrap();
+    info.lines()
+        .filter_map(|line| {
+            let (name, stats) = line.strip_prefix("cmdstat_")?.split_once(':')?;
+            let calls = stats.strip_prefix("calls=")?.split(',').next()?;
+            Some((name.to_owned(), calls.parse().ok()?))
+        })
+        .collect()
+}
+
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
