@@ -59,6 +59,14 @@ pub(super) const LEASE_TTL: Duration = Duration::from_secs(5);
 const RENEW_EVERY: Duration = Duration::from_millis(1500);
 /// How long a request waits for a lease: past a lease's whole life.
 pub(super) const LEASE_WAIT: Duration = Duration::from_secs(10);
+/// The first pause of a request that asks Redis again for a lease another
+/// instance holds; each pause doubles, up to [`POLL_MAX`].
+pub(super) const POLL_FIRST: Duration = Duration::from_millis(2);
+/// The longest pause between two asks.
+pub(super) const POLL_MAX: Duration = Duration::from_millis(50);
+/// How long a waiting request keeps its place in line without asking
+/// again (see the load script): five of its longest pauses.
+pub(super) const WAITED: Duration = Duration::from_millis(5 * POLL_MAX.as_millis() as u64);
 /// The most leases one release script gives back.
 const MAX_BATCH: usize = 512;
 

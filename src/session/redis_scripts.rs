@@ -8,7 +8,9 @@
 //! `p` its tier (`f`, `a` or `o`), `e` when its expiry and tier score were
 //! last set, `n` the origin (16 bytes) of a new session until its client
 //! comes back, and, while a request holds its lease,
-//! `k` the lease's token and `x` when the lease lapses (ms);
+//! `k` the lease's token and `x` when the lease lapses (ms), and while a
+//! request of another instance waits for it, `w` that request's token and
+//! `y` when it last asked (ms);
 //! `memsess:u:<owner>` an owner's set of members; the tiers, sorted
 //! sets `memsess:fresh`, `memsess:anon` and `memsess:owned` scored by when
 //! each member expires, so that a full tier evicts the session closest to
@@ -57,11 +59,12 @@ use super::limits::Limits;
 
 /// The constants of one store, as Lua, put before each of its scripts:
 /// `P` the key prefix, the four timeouts in ms, the slack of each idle
-/// timeout, `LEASE` how long a lease lasts unrenewed, `CAP` each tier's
+/// timeout, `LEASE` how long a lease lasts unrenewed, `WAITED` how long a
+/// waiting request keeps its place in line without asking again, `CAP` each tier's
 /// cap, `PER_USER` the sessions one owner may hold, and `SHARE` and
 /// `RSHARE` the sessions one client address may hold in the fresh and the
 /// anonymous tier once that tier is `CROWDED` ([`Limits::crowded_at`]).
-pub(super) fn preamble(prefix: &str, limits: &Limits, lease: Duration) -> String {
+pub(super) fn preamble(prefix: &str, limits: &Limits, lease: Duration, waited: Duration) -> String {
     let ms = |d: Duration| d.as_millis() as u64;
     let slack = |idle: Duration| (ms(idle) / 16).min(60_000);
     let tiers = limits.tiers();
@@ -69,7 +72,7 @@ pub(super) fn preamble(prefix: &str, limits: &Limits, lease: Duration) -> String
         "local P = '{prefix}'\n\
          local IDLE, ABS, RIDLE, RABS = {}, {}, {}, {}\n\
          local SLACK, RSLACK = {}, {}\n\
-         local LEASE = {}\n\
+         local LEASE, WAITED = {}, {}\n\
          local CAP = {{f = {}, a = {}, o = {}}}\n\
          local CROWDED = {{f = {}, a = {}}}\n\
          local PER_USER, SHARE, RSHARE = {}, {}, {}\n",
@@ -80,6 +83,7 @@ pub(super) fn preamble(prefix: &str, limits: &Limits, lease: Duration) -> String
         slack(limits.idle),
         slack(limits.remember_idle),
         ms(lease),
+        ms(waited),
         tiers.fresh,
         tiers.anonymous,
         tiers.owned,
@@ -318,18 +322,31 @@ end
 
 /// KEYS: record. ARGV: 1 token, 2 the token of a lease this process gave
 /// back but has not told Redis of yet (`''`: none), which this request
-/// may take over. Reply: `busy`, `absent`, or the record in one string
+/// may take over. A request that finds the lease held by another waits
+/// its turn here, as `w`: while it keeps asking, nobody else takes the
+/// lease, not even over a token given back, so that the requests of one
+/// process, which hand a session to each other in the process, cannot
+/// keep another instance's request out until it gives up. A waiter that
+/// stops asking (cancelled, or its process died) holds nobody up past
+/// `WAITED` ms. Reply: `busy`, `absent`, or the record in one string
 /// (one reply to parse, not seven): `<c> <v> <r> <owner length> <label
 /// length> ` and then owner, label and data, back to back. Takes the lease, restarts the idle clock and moves the
 /// session's tier score along; a session whose client came back leaves the
 /// fresh tier, and joins its origin's share of the anonymous tier.
 pub(super) const ACQUIRE: &str = r"
-local r = redis.call('HMGET', KEYS[1], 'd', 'c', 'o', 'v', 'r', 'l', 'p', 'k', 'x', 't', 'e', 'n')
+local r = redis.call('HMGET', KEYS[1], 'd', 'c', 'o', 'v', 'r', 'l', 'p', 'k', 'x', 't', 'e', 'n', 'w', 'y')
 if not r[4] then return 'absent' end
 local now = now_ms()
 -- Held by another request, unless it is this one's own token (a retry
 -- after a dropped connection) or one this process gave back.
-if r[8] and r[8] ~= ARGV[1] and r[8] ~= ARGV[2] and tonumber(r[9]) > now then return 'busy' end
+local held = r[8] and r[8] ~= ARGV[1] and r[8] ~= ARGV[2] and tonumber(r[9]) > now
+-- Another request waits for its turn, and asked lately.
+local queued = r[13] and r[13] ~= ARGV[1] and now - tonumber(r[14]) < WAITED
+if held or queued then
+  if not queued then redis.call('HSET', KEYS[1], 'w', ARGV[1], 'y', now) end
+  return 'busy'
+end
+if r[13] then redis.call('HDEL', KEYS[1], 'w', 'y') end
 local m = member(KEYS[1])
 if left(r[2], r[5], now) <= 0 or idled(r[10], r[5], now) then
   forget(m, r[3], r[7])

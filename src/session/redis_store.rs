@@ -8,8 +8,10 @@
 //! * **Lease**: a short lease kept in the session's own hash, renewed
 //!   while its request runs (see `redis_lease`). Requests of one process
 //!   take turns in the process first; one that finds the lease taken by
-//!   another instance polls (2 ms, doubling to 50 ms). After 10 s of
-//!   waiting in all it gets [`StoreError::Busy`].
+//!   another instance polls (2 ms, doubling to 50 ms), and while it does,
+//!   nobody else takes the lease when it is free. After 10 s of waiting
+//!   in all it gets [`StoreError::Busy`]; when Redis fails, every request
+//!   waiting for a session gets [`StoreError::Unavailable`] at once.
 //! * **Fence**: a write names the version it loaded; the script compares it
 //!   with the stored one and writes nothing on a mismatch. A request that
 //!   outlives its lease therefore cannot overwrite the next request's work,
@@ -40,12 +42,15 @@ use std::time::{Duration, Instant};
 
 use redis::aio::ConnectionManager;
 use redis::{Script, ScriptInvocation};
+use tokio::sync::Notify;
 
 use super::id::StoreKey;
 use super::limits::Limits;
 use super::origin::Origin;
 use super::redis_conn::{self, invoke, query};
-use super::redis_lease::{Leases, RedisLease, Token, LEASE_TTL, LEASE_WAIT};
+use super::redis_lease::{
+    Leases, RedisLease, Token, LEASE_TTL, LEASE_WAIT, POLL_FIRST, POLL_MAX, WAITED,
+};
 use super::redis_scripts::{preamble, ACQUIRE, HELPERS, LIST, REMOVE, ROTATE, SAVE, WRITE};
 use super::store::{Lease, Record, SessionInfo, SessionStore, StoreError, StoreResult};
 
@@ -76,6 +81,9 @@ pub struct RedisStore {
     // The outcome of the last operation, for health reports that must not
     // touch the store themselves.
     reachable: AtomicBool,
+    // Woken by every failed operation, so that requests waiting for their
+    // turn on a session give up together (see `turn`).
+    failed: Notify,
 }
 
 struct Scripts {
@@ -157,7 +165,7 @@ impl RedisStore {
             return Err("must be \"memory\" or a redis:// URL".into());
         }
         let conn = redis_conn::connect(url)?;
-        let constants = preamble(PREFIX, &limits, LEASE_TTL);
+        let constants = preamble(PREFIX, &limits, LEASE_TTL, WAITED);
         let with_helpers = |body: &str| Script::new(&format!("{constants}{HELPERS}{body}"));
         let with_writer = |body: &str| Script::new(&format!("{constants}{HELPERS}{WRITE}{body}"));
         Ok(RedisStore {
@@ -171,13 +179,36 @@ impl RedisStore {
                 list: with_helpers(LIST),
             },
             reachable: AtomicBool::new(true),
+            failed: Notify::new(),
         })
     }
 
     /// Notes whether Redis answered, and turns its errors into ours.
     fn checked<T>(&self, result: redis::RedisResult<T>) -> StoreResult<T> {
         self.reachable.store(result.is_ok(), Ordering::Relaxed);
+        if result.is_err() {
+            self.failed.notify_waiters();
+        }
         result.map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+
+    /// Waits for `key`'s turn among this process's requests (see
+    /// `redis_lease`), and gives up as soon as an operation fails
+    /// meanwhile: the request ahead may be waiting on a Redis that is away
+    /// or hung, and each request queued behind it would otherwise fail in
+    /// turn, a response timeout apart, where they all failed together
+    /// when each asked Redis itself.
+    async fn turn(&self, key: &StoreKey) -> StoreResult<RedisLease> {
+        let failed = self.failed.notified();
+        tokio::select! {
+            // A failure first: the failed request gives its turn to the
+            // next in line as it returns, just after it woke them.
+            biased;
+            () = failed => Err(StoreError::Unavailable(
+                "Redis failed while this request waited for its session".into(),
+            )),
+            lease = self.leases.arm(*key, LEASE_WAIT) => lease.ok_or(StoreError::Busy),
+        }
     }
 
     /// Appends ARGV 2..=7 of the write scripts: the record.
@@ -240,12 +271,8 @@ fn parse_record(reply: &[u8]) -> Option<Record> {
 impl SessionStore for RedisStore {
     async fn acquire(&self, key: &StoreKey) -> StoreResult<Option<(Record, Lease)>> {
         let deadline = Instant::now() + LEASE_WAIT;
-        let mut lease = self
-            .leases
-            .arm(*key, LEASE_WAIT)
-            .await
-            .ok_or(StoreError::Busy)?;
-        let mut pause = Duration::from_millis(2);
+        let mut lease = self.turn(key).await?;
+        let mut pause = POLL_FIRST;
         loop {
             let given_back = self.leases.given_back(key);
             let reply = self.try_acquire(key, &lease, given_back.as_ref()).await?;
@@ -257,7 +284,7 @@ impl SessionStore for RedisStore {
                 }
                 b"busy" if Instant::now() < deadline => {
                     tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_millis(50));
+                    pause = (pause * 2).min(POLL_MAX);
                 }
                 b"busy" => {
                     lease.disarm();

@@ -223,18 +223,19 @@ async fn a_request_waits_its_turn_in_the_process_not_by_polling_redis() {
     );
 }
 
+/// The renewal is seen by another instance: the waiter is on a second
+/// store, so it asks Redis (one of this instance's own requests would wait
+/// in the process, whatever Redis holds).
 #[rocket::async_test]
 async fn a_lease_is_renewed_while_its_request_runs() {
     let redis = RedisServer::start();
     let store = store(&redis.url(), crate::conformance::LONG);
+    let other_instance = self::store(&redis.url(), crate::conformance::LONG);
     let key = SessionId::generate().key();
     store.save(&key, None, record()).await.unwrap();
     let (_, held) = store.acquire(&key).await.unwrap().unwrap();
 
-    let waiting = tokio::spawn({
-        let store = store.clone();
-        async move { store.acquire(&key).await }
-    });
+    let waiting = tokio::spawn(async move { other_instance.acquire(&key).await });
     // Longer than a lease lives unrenewed: the holder still has it.
     tokio::time::sleep(Duration::from_secs(7)).await;
     assert!(
@@ -247,4 +248,103 @@ async fn a_lease_is_renewed_while_its_request_runs() {
         .expect("the waiting request gets the lease once it is given back")
         .unwrap();
     assert!(matches!(next, Ok(Some(_))), "{next:?}");
+}
+
+/// Two requests of one instance keep a session busy back to back (each
+/// holds it 20 ms, then pauses 5 ms, as a browser's overlapping requests
+/// would), handing it to each other in the process; a request of another
+/// instance on the same session still gets its turn soon, where it was
+/// kept out until it gave up after 10 s: once it waits in line in Redis,
+/// nobody else takes the lease.
+#[rocket::async_test]
+async fn another_instance_gets_its_turn_between_requests_that_hand_a_session_on() {
+    let redis = RedisServer::start();
+    let here = store(&redis.url(), crate::conformance::LONG);
+    let elsewhere = store(&redis.url(), crate::conformance::LONG);
+    let key = SessionId::generate().key();
+    here.save(&key, None, record()).await.unwrap();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let busy_here: Vec<_> = (0..2)
+        .map(|_| {
+            let (here, done) = (here.clone(), done.clone());
+            tokio::spawn(async move {
+                // Bounded: the other instance's wait, at most 10 s, ends it sooner.
+                for _ in 0..1000 {
+                    if done.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    let (_, lease) = here.acquire(&key).await.unwrap().unwrap();
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    here.release(lease);
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let started = std::time::Instant::now();
+    let got = elsewhere.acquire(&key).await;
+    let waited = started.elapsed();
+    let turn = matches!(&got, Ok(Some(_)));
+    drop(got);
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    for task in busy_here {
+        task.await.unwrap();
+    }
+    assert!(turn, "the other instance's request failed after {waited:?}");
+    assert!(
+        waited < Duration::from_secs(2),
+        "the other instance's request waited {waited:?}"
+    );
+}
+
+/// Redis hangs (a paused server answers nothing): five requests of one
+/// instance on one session all fail when the first one's command times
+/// out, not one after another, each a response timeout (2 s) after the
+/// one before it.
+#[rocket::async_test]
+async fn when_redis_hangs_the_requests_waiting_for_a_session_fail_together() {
+    let redis = RedisServer::start();
+    let store = store(&redis.url(), crate::conformance::LONG);
+    let key = SessionId::generate().key();
+    store.save(&key, None, record()).await.unwrap();
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(10_000)
+        .arg("ALL")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+
+    let started = std::time::Instant::now();
+    let requests: Vec<_> = (0..5)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let outcome = store.acquire(&key).await;
+                (started.elapsed(), outcome.map(|found| found.is_some()))
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for request in requests {
+        outcomes.push(request.await.unwrap());
+    }
+    let _: redis::RedisResult<()> = redis::cmd("CLIENT")
+        .arg("UNPAUSE")
+        .query_async(&mut conn)
+        .await;
+    for (after, outcome) in &outcomes {
+        assert!(
+            matches!(outcome, Err(StoreError::Unavailable(_))),
+            "{outcome:?} after {after:?}"
+        );
+        assert!(
+            *after < Duration::from_secs(4),
+            "a request failed only after {after:?}: {outcomes:?}"
+        );
+    }
 }
