@@ -31,7 +31,10 @@
 //! asking Redis again (2 ms, doubling to 50 ms): polling for our own
 //! leases cost a load script every few milliseconds while waiting and up
 //! to 50 ms of sleep after the session was free, which under load was the
-//! Redis store's p99.
+//! Redis store's p99. A request that waits for another instance keeps a
+//! place in line in Redis while it keeps asking (the load script), so the
+//! requests of one process, handing a session to each other, cannot keep
+//! it out.
 //!
 //! Tokens only need to be unique, not secret (anyone who can read Redis
 //! sees them): 64 random bits drawn once per process and a counter, so
