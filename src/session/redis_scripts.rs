@@ -340,13 +340,17 @@ local now = now_ms()
 -- Held by another request, unless it is this one's own token (a retry
 -- after a dropped connection) or one this process gave back.
 local held = r[8] and r[8] ~= ARGV[1] and r[8] ~= ARGV[2] and tonumber(r[9]) > now
--- Another request waits for its turn, and asked lately.
-local queued = r[13] and r[13] ~= ARGV[1] and now - tonumber(r[14]) < WAITED
+-- Another request waits for its turn, and asked lately (a waiter whose
+-- token this process gave back was cancelled, and waits no more).
+local waiting = r[13] and r[13] ~= ARGV[1] and r[13] ~= ARGV[2] and now - tonumber(r[14]) < WAITED
+-- Behind it, unless this request's own token holds the lease already: a
+-- load sent again after its reply was lost takes its lease back.
+local queued = waiting and r[8] ~= ARGV[1]
 if held or queued then
   if not queued then redis.call('HSET', KEYS[1], 'w', ARGV[1], 'y', now) end
   return 'busy'
 end
-if r[13] then redis.call('HDEL', KEYS[1], 'w', 'y') end
+if r[13] and not waiting then redis.call('HDEL', KEYS[1], 'w', 'y') end
 local m = member(KEYS[1])
 if left(r[2], r[5], now) <= 0 or idled(r[10], r[5], now) then
   forget(m, r[3], r[7])
@@ -517,10 +521,13 @@ return out
 
 /// KEYS: records. ARGV: one token per record. Gives each lease back if
 /// that token still holds it (a lease that lapsed and was taken by another
-/// request is theirs).
+/// request is theirs), and a place in line if that token still has it (a
+/// waiting request that was cancelled or gave up).
 pub(super) const RELEASE: &str = r"
 for i, key in ipairs(KEYS) do
-  if redis.call('HGET', key, 'k') == ARGV[i] then redis.call('HDEL', key, 'k', 'x') end
+  local held = redis.call('HMGET', key, 'k', 'w')
+  if held[1] == ARGV[i] then redis.call('HDEL', key, 'k', 'x') end
+  if held[2] == ARGV[i] then redis.call('HDEL', key, 'w', 'y') end
 end
 return 0
 ";

@@ -10,8 +10,9 @@
 //!   take turns in the process first; one that finds the lease taken by
 //!   another instance polls (2 ms, doubling to 50 ms), and while it does,
 //!   nobody else takes the lease when it is free. After 10 s of waiting
-//!   in all it gets [`StoreError::Busy`]; when Redis fails, every request
-//!   waiting for a session gets [`StoreError::Unavailable`] at once.
+//!   in all it gets [`StoreError::Busy`]; when Redis is away or hangs,
+//!   every request waiting for a session gets [`StoreError::Unavailable`]
+//!   at once.
 //! * **Fence**: a write names the version it loaded; the script compares it
 //!   with the stored one and writes nothing on a mismatch. A request that
 //!   outlives its lease therefore cannot overwrite the next request's work,
@@ -81,8 +82,9 @@ pub struct RedisStore {
     // The outcome of the last operation, for health reports that must not
     // touch the store themselves.
     reachable: AtomicBool,
-    // Woken by every failed operation, so that requests waiting for their
-    // turn on a session give up together (see `turn`).
+    // Woken when an operation finds Redis away or not answering, so that
+    // requests waiting for their turn on a session give up together (see
+    // `turn`). An error about one command (a damaged key) wakes nobody.
     failed: Notify,
 }
 
@@ -186,15 +188,15 @@ impl RedisStore {
     /// Notes whether Redis answered, and turns its errors into ours.
     fn checked<T>(&self, result: redis::RedisResult<T>) -> StoreResult<T> {
         self.reachable.store(result.is_ok(), Ordering::Relaxed);
-        if result.is_err() {
+        if result.as_ref().is_err_and(redis_conn::unreachable) {
             self.failed.notify_waiters();
         }
         result.map_err(|e| StoreError::Unavailable(e.to_string()))
     }
 
     /// Waits for `key`'s turn among this process's requests (see
-    /// `redis_lease`), and gives up as soon as an operation fails
-    /// meanwhile: the request ahead may be waiting on a Redis that is away
+    /// `redis_lease`), and gives up as soon as an operation finds Redis
+    /// unreachable meanwhile: the request ahead may be waiting on a Redis that is away
     /// or hung, and each request queued behind it would otherwise fail in
     /// turn, a response timeout apart, where they all failed together
     /// when each asked Redis itself.

@@ -348,3 +348,177 @@ async fn when_redis_hangs_the_requests_waiting_for_a_session_fail_together() {
         );
     }
 }
+
+/// A request of another instance holds the session while one of this
+/// instance waits in line, and the waiter is cancelled (its client went
+/// away): the next request, of either instance, gets the session at once
+/// rather than waiting for the waiter's place in line to go stale.
+#[rocket::async_test]
+async fn a_cancelled_waiter_holds_nobody_up() {
+    let redis = RedisServer::start();
+    let here = store(&redis.url(), crate::conformance::LONG);
+    let elsewhere = store(&redis.url(), crate::conformance::LONG);
+    let key = SessionId::generate().key();
+    here.save(&key, None, record()).await.unwrap();
+    for next_from_here in [false, true] {
+        let (_, held) = elsewhere.acquire(&key).await.unwrap().unwrap();
+        let waiter = tokio::spawn({
+            let here = here.clone();
+            async move { here.acquire(&key).await.map(|found| found.is_some()) }
+        });
+        // Long enough to have asked Redis a few times, so it is in line.
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        waiter.abort();
+        let _ = waiter.await;
+        elsewhere.release(held);
+
+        let next = if next_from_here { &here } else { &elsewhere };
+        let started = std::time::Instant::now();
+        let (_, lease) = next.acquire(&key).await.unwrap().unwrap();
+        let waited = started.elapsed();
+        next.release(lease);
+        assert!(
+            waited < Duration::from_millis(150),
+            "the next request ({}) waited {waited:?} behind a cancelled waiter",
+            if next_from_here {
+                "its instance's"
+            } else {
+                "the other instance's"
+            }
+        );
+        // Both leases given back before the next round.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// An error about one key (an owner's index that is not a set) is that
+/// operation's alone: a request waiting for its turn on another session
+/// still gets it. Only Redis being away or hung fails the waiting ones.
+#[rocket::async_test]
+async fn an_error_about_one_key_fails_no_waiting_request() {
+    let redis = RedisServer::start();
+    let store = store(&redis.url(), crate::conformance::LONG);
+    let key = SessionId::generate().key();
+    store.save(&key, None, record()).await.unwrap();
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let () = redis::cmd("SET")
+        .arg("memsess:u:bob")
+        .arg("not a set")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+
+    let (_, held) = store.acquire(&key).await.unwrap().unwrap();
+    let waiting = tokio::spawn({
+        let store = store.clone();
+        async move { store.acquire(&key).await.map(|found| found.is_some()) }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(
+        store.sessions_of("bob").await.is_err(),
+        "the damaged index fails its listing"
+    );
+    store.release(held);
+    let next = waiting.await.unwrap();
+    assert!(matches!(next, Ok(true)), "the waiting request got {next:?}");
+}
+
+/// A loopback proxy to `redis_port` that, once `lose_next` is set, loses the
+/// next reply: it holds it back `hold`, then closes that connection. At most
+/// 20 connections, each copied until either side closes.
+async fn proxy_losing_a_reply(
+    redis_port: u16,
+    lose_next: Arc<std::sync::atomic::AtomicBool>,
+    hold: Duration,
+) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        for _ in 0..20 {
+            let Ok((client, _)) = listener.accept().await else {
+                return;
+            };
+            let server = tokio::net::TcpStream::connect(("127.0.0.1", redis_port))
+                .await
+                .unwrap();
+            let (mut from_client, mut to_client) = client.into_split();
+            let (mut from_server, mut to_server) = server.into_split();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                while let Ok(n @ 1..) = from_client.read(&mut buf).await {
+                    if to_server.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            let lose_next = lose_next.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                while let Ok(n @ 1..) = from_server.read(&mut buf).await {
+                    if lose_next.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                        tokio::time::sleep(hold).await;
+                        let _ = to_client.shutdown().await;
+                        return;
+                    }
+                    if to_client.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+/// A load whose reply is lost with its connection is sent again with the
+/// same token, and takes its own lease back (`redis_conn.rs`), even though
+/// a request of another instance found the lease taken meanwhile and
+/// waits in line: neither waits for the lease to lapse (5 s).
+#[rocket::async_test]
+async fn a_load_sent_again_takes_its_lease_back_though_another_waits_in_line() {
+    let redis = RedisServer::start();
+    let lose_next = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let port =
+        proxy_losing_a_reply(redis.port, lose_next.clone(), Duration::from_millis(100)).await;
+    let here = store(
+        &format!("redis://127.0.0.1:{port}/"),
+        crate::conformance::LONG,
+    );
+    let elsewhere = store(&redis.url(), crate::conformance::LONG);
+    let key = SessionId::generate().key();
+    here.save(&key, None, record()).await.unwrap();
+    // Each store's load script is known to Redis, so a load is one reply.
+    for store in [&here, &elsewhere] {
+        let (_, lease) = store.acquire(&key).await.unwrap().unwrap();
+        store.release(lease);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let started = std::time::Instant::now();
+    lose_next.store(true, std::sync::atomic::Ordering::SeqCst);
+    let sent_again = tokio::spawn({
+        let here = here.clone();
+        async move {
+            let (_, lease) = here.acquire(&key).await.unwrap().unwrap();
+            let waited = started.elapsed();
+            here.release(lease);
+            waited
+        }
+    });
+    // While the first reply is held back, the other instance asks.
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let (_, lease) = elsewhere.acquire(&key).await.unwrap().unwrap();
+    let other_waited = started.elapsed();
+    elsewhere.release(lease);
+    let waited = sent_again.await.unwrap();
+    assert!(
+        waited < Duration::from_secs(1),
+        "the load sent again waited {waited:?}"
+    );
+    assert!(
+        other_waited < Duration::from_secs(1),
+        "the other instance waited {other_waited:?}"
+    );
+}
