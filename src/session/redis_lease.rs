@@ -182,8 +182,9 @@ impl RedisLease {
         }
     }
 
-    /// Marks the lease as not held (Redis refused it or there was no
-    /// session), so dropping the handle sends nothing.
+    /// Marks the lease as not held (there was no session, so the token
+    /// holds nothing, not even a place in line), so dropping the handle
+    /// sends nothing.
     pub(super) fn disarm(&mut self) {
         self.released = true;
     }

@@ -289,7 +289,8 @@ impl SessionStore for RedisStore {
                     pause = (pause * 2).min(POLL_MAX);
                 }
                 b"busy" => {
-                    lease.disarm();
+                    // Not disarmed: the lease was never ours, but the place
+                    // in line may be, and giving the token back clears it.
                     return Err(StoreError::Busy);
                 }
                 packed => {

@@ -475,7 +475,9 @@ async fn proxy_losing_a_reply(
 /// A load whose reply is lost with its connection is sent again with the
 /// same token, and takes its own lease back (`redis_conn.rs`), even though
 /// a request of another instance found the lease taken meanwhile and
-/// waits in line: neither waits for the lease to lapse (5 s).
+/// waits in line: neither waits for the lease to lapse (5 s). The waiter
+/// keeps its place: the next request of the resending instance, queued in
+/// the process, does not take the lease over ahead of it.
 #[rocket::async_test]
 async fn a_load_sent_again_takes_its_lease_back_though_another_waits_in_line() {
     let redis = RedisServer::start();
@@ -498,27 +500,62 @@ async fn a_load_sent_again_takes_its_lease_back_though_another_waits_in_line() {
 
     let started = std::time::Instant::now();
     lose_next.store(true, std::sync::atomic::Ordering::SeqCst);
-    let sent_again = tokio::spawn({
+    // Each request holds the session 20 ms and says when it got it.
+    let request_here = || {
         let here = here.clone();
-        async move {
+        tokio::spawn(async move {
             let (_, lease) = here.acquire(&key).await.unwrap().unwrap();
-            let waited = started.elapsed();
+            let got = started.elapsed();
+            tokio::time::sleep(Duration::from_millis(20)).await;
             here.release(lease);
-            waited
-        }
-    });
+            got
+        })
+    };
+    let sent_again = request_here();
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let next_here = request_here();
     // While the first reply is held back, the other instance asks.
-    tokio::time::sleep(Duration::from_millis(30)).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
     let (_, lease) = elsewhere.acquire(&key).await.unwrap().unwrap();
-    let other_waited = started.elapsed();
+    let other = started.elapsed();
+    tokio::time::sleep(Duration::from_millis(20)).await;
     elsewhere.release(lease);
-    let waited = sent_again.await.unwrap();
+    let (sent_again, next_here) = (sent_again.await.unwrap(), next_here.await.unwrap());
     assert!(
-        waited < Duration::from_secs(1),
-        "the load sent again waited {waited:?}"
+        sent_again < Duration::from_secs(1),
+        "the load sent again waited {sent_again:?}"
     );
     assert!(
-        other_waited < Duration::from_secs(1),
-        "the other instance waited {other_waited:?}"
+        other < Duration::from_secs(1),
+        "the other instance waited {other:?}"
+    );
+    assert!(
+        other < next_here,
+        "this instance's next request ({next_here:?}) went ahead of the waiter in line ({other:?})"
+    );
+}
+
+/// A request that gives up after waiting 10 s for a lease another
+/// instance holds leaves the line: the next request gets the session at
+/// once when it is free, not after the place in line goes stale.
+#[rocket::async_test]
+async fn a_request_that_gave_up_leaves_the_line() {
+    let redis = RedisServer::start();
+    let here = store(&redis.url(), crate::conformance::LONG);
+    let elsewhere = store(&redis.url(), crate::conformance::LONG);
+    let key = SessionId::generate().key();
+    here.save(&key, None, record()).await.unwrap();
+    let (_, held) = elsewhere.acquire(&key).await.unwrap().unwrap();
+    let gave_up = here.acquire(&key).await;
+    assert!(matches!(gave_up, Err(StoreError::Busy)), "{gave_up:?}");
+    elsewhere.release(held);
+
+    let started = std::time::Instant::now();
+    let (_, lease) = elsewhere.acquire(&key).await.unwrap().unwrap();
+    let waited = started.elapsed();
+    elsewhere.release(lease);
+    assert!(
+        waited < Duration::from_millis(150),
+        "the next request waited {waited:?} behind a request that gave up"
     );
 }
