@@ -22,14 +22,6 @@ async fn comes_back(store: &dyn SessionStore, key: &StoreKey) {
     store.release(lease);
 }
 
-async fn conn(url: &str) -> redis::aio::MultiplexedConnection {
-    redis::Client::open(url)
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap()
-}
-
 async fn llen(conn: &mut redis::aio::MultiplexedConnection, key: Vec<u8>) -> u64 {
     redis::cmd("LLEN").arg(key).query_async(conn).await.unwrap()
 }
@@ -110,7 +102,7 @@ async fn a_queue_at_the_tiers_cap_is_still_cleared_of_departed_sessions() {
     let redis = RedisServer::start();
     let (store, limits) = a_queue_at_the_tiers_size(&redis.url()).await;
     let cap = limits.tiers().fresh;
-    let mut conn = conn(&redis.url()).await;
+    let mut conn = redis.connection().await;
     assert!(
         zcard(&mut conn, "memsess:fresh").await < 10,
         "the tier has room"
@@ -137,7 +129,7 @@ async fn a_flood_behind_a_queue_full_of_departed_sessions_evicts_only_its_own() 
     let (store, limits) = a_queue_at_the_tiers_size(&redis.url()).await;
     let cap = limits.tiers().fresh;
     let crowded = Limits::crowded_at(cap);
-    let mut conn = conn(&redis.url()).await;
+    let mut conn = redis.connection().await;
     // Visitors of their own addresses take the tier to just below crowded.
     let mut visitors = Vec::new();
     for i in 0..(crowded - 2) as u32 {
@@ -324,7 +316,7 @@ async fn an_addresss_own_arrival_spares_its_session_that_stayed_before_departed_
     .await;
     let next = SessionId::generate().key();
     store.create(&next, record(), Some(office)).await.unwrap();
-    let mut conn = conn(&redis.url()).await;
+    let mut conn = redis.connection().await;
     let held = zcard(&mut conn, "memsess:fresh").await;
     assert!(
         store.acquire(&first).await.unwrap().is_some(),
@@ -373,7 +365,7 @@ async fn a_crowded_flood_arrival_costs_redis_a_few_commands() {
             .await
             .unwrap();
     }
-    let mut conn = conn(&redis.url()).await;
+    let mut conn = redis.connection().await;
     let before = commands_run(&mut conn).await;
     let arrivals = 100;
     for _ in 0..arrivals {

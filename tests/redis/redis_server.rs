@@ -27,6 +27,16 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 
+    /// A connection of its own to the server, to look at or set what the
+    /// stores keep.
+    pub async fn connection(&self) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(self.url())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap()
+    }
+
     /// Stops the server (an outage).
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use memsess::session::{Record, RedisStore, SessionId, SessionStore, StoreError};
+use memsess::session::{Record, RedisStore, SessionId, SessionStore, StoreError, StoreKey};
 
 use crate::conformance::{run_all, Limits};
 use crate::redis_server::{command_calls, RedisServer};
@@ -84,8 +84,7 @@ async fn new_sessions_from_ever_new_addresses_leave_queues_within_twice_the_tier
             store.release(lease);
         }
     }
-    let client = redis::Client::open(redis.url()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut conn = redis.connection().await;
     for (pattern, tier) in [("memsess:f:*", "new"), ("memsess:a:*", "returning")] {
         let queues: Vec<Vec<u8>> = redis::cmd("KEYS")
             .arg(pattern)
@@ -141,9 +140,8 @@ async fn an_outage_fails_fast_and_the_store_recovers_by_itself() {
 /// Sets a lease on `key` as an instance that then crashed would leave it:
 /// the lease fields of the session's hash, lapsing `ms` from now by
 /// Redis's clock (see `src/session/redis_scripts.rs`).
-async fn leave_a_lease(url: &str, key: &memsess::session::StoreKey, ms: u64) {
-    let client = redis::Client::open(url).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+async fn leave_a_lease(redis: &RedisServer, key: &StoreKey, ms: u64) {
+    let mut conn = redis.connection().await;
     let record = [b"memsess:s:".as_slice(), &key.0].concat();
     let _: i64 = redis::Script::new(
         "local t = redis.call('TIME') \
@@ -160,12 +158,9 @@ async fn leave_a_lease(url: &str, key: &memsess::session::StoreKey, ms: u64) {
 
 #[rocket::async_test]
 async fn a_lease_left_by_a_crashed_instance_costs_a_wait_never_an_error() {
-    let redis = RedisServer::start();
-    let store = store(&redis.url(), crate::conformance::LONG);
-    let key = SessionId::generate().key();
-    store.save(&key, None, record()).await.unwrap();
+    let (redis, store, key) = a_session().await;
     // As long as any lease can live without its holder renewing it.
-    leave_a_lease(&redis.url(), &key, 5_000).await;
+    leave_a_lease(&redis, &key, 5_000).await;
 
     let loaded = store.acquire(&key).await;
     assert!(
@@ -174,7 +169,8 @@ async fn a_lease_left_by_a_crashed_instance_costs_a_wait_never_an_error() {
     );
 }
 
-/// The loads Redis has run: each load script reads its session once.
+/// The session reads Redis has run: one by each load script, and one by
+/// each release script for each lease it gives back.
 async fn loads_run(conn: &mut redis::aio::MultiplexedConnection) -> u64 {
     command_calls(conn).await.get("hmget").copied().unwrap_or(0)
 }
@@ -187,13 +183,9 @@ async fn loads_run(conn: &mut redis::aio::MultiplexedConnection) -> u64 {
 /// those sleeps were the Redis store's p99.
 #[rocket::async_test]
 async fn a_request_waits_its_turn_in_the_process_not_by_polling_redis() {
-    let redis = RedisServer::start();
-    let store = store(&redis.url(), crate::conformance::LONG);
-    let key = SessionId::generate().key();
-    store.save(&key, None, record()).await.unwrap();
+    let (redis, store, key) = a_session().await;
     let (_, held) = store.acquire(&key).await.unwrap().unwrap();
-    let client = redis::Client::open(redis.url()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut conn = redis.connection().await;
     let before = loads_run(&mut conn).await;
 
     let waiting = tokio::spawn({
@@ -216,10 +208,12 @@ async fn a_request_waits_its_turn_in_the_process_not_by_polling_redis() {
         .expect("the waiting request gets the session once it is given back")
         .unwrap();
     assert!(matches!(next, Ok(Some(_))), "{next:?}");
-    assert_eq!(
-        loads_run(&mut conn).await - before,
-        1,
-        "one load, once its turn came"
+    // Its load, and the release script's read if the first lease's release
+    // reached Redis before the load took that lease over.
+    let reads = loads_run(&mut conn).await - before;
+    assert!(
+        (1..=2).contains(&reads),
+        "{reads} session reads once its turn came: one load"
     );
 }
 
@@ -250,6 +244,28 @@ async fn a_lease_is_renewed_while_its_request_runs() {
     assert!(matches!(next, Ok(Some(_))), "{next:?}");
 }
 
+/// A store on a Redis of its own, and a session in it (the server lives
+/// as long as the first item is kept).
+async fn a_session() -> (RedisServer, Arc<dyn SessionStore>, StoreKey) {
+    let redis = RedisServer::start();
+    let store = store(&redis.url(), crate::conformance::LONG);
+    let key = SessionId::generate().key();
+    store.save(&key, None, record()).await.unwrap();
+    (redis, store, key)
+}
+
+/// As [`a_session`], with a second instance's store on the same Redis.
+async fn two_instances() -> (
+    RedisServer,
+    Arc<dyn SessionStore>,
+    Arc<dyn SessionStore>,
+    StoreKey,
+) {
+    let (redis, here, key) = a_session().await;
+    let elsewhere = store(&redis.url(), crate::conformance::LONG);
+    (redis, here, elsewhere, key)
+}
+
 /// Two requests of one instance keep a session busy back to back (each
 /// holds it 20 ms, then pauses 5 ms, as a browser's overlapping requests
 /// would), handing it to each other in the process; a request of another
@@ -258,11 +274,7 @@ async fn a_lease_is_renewed_while_its_request_runs() {
 /// nobody else takes the lease.
 #[rocket::async_test]
 async fn another_instance_gets_its_turn_between_requests_that_hand_a_session_on() {
-    let redis = RedisServer::start();
-    let here = store(&redis.url(), crate::conformance::LONG);
-    let elsewhere = store(&redis.url(), crate::conformance::LONG);
-    let key = SessionId::generate().key();
-    here.save(&key, None, record()).await.unwrap();
+    let (_redis, here, elsewhere, key) = two_instances().await;
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let busy_here: Vec<_> = (0..2)
         .map(|_| {
@@ -305,12 +317,8 @@ async fn another_instance_gets_its_turn_between_requests_that_hand_a_session_on(
 /// one before it.
 #[rocket::async_test]
 async fn when_redis_hangs_the_requests_waiting_for_a_session_fail_together() {
-    let redis = RedisServer::start();
-    let store = store(&redis.url(), crate::conformance::LONG);
-    let key = SessionId::generate().key();
-    store.save(&key, None, record()).await.unwrap();
-    let client = redis::Client::open(redis.url()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let (redis, store, key) = a_session().await;
+    let mut conn = redis.connection().await;
     let () = redis::cmd("CLIENT")
         .arg("PAUSE")
         .arg(10_000)
@@ -355,11 +363,7 @@ async fn when_redis_hangs_the_requests_waiting_for_a_session_fail_together() {
 /// rather than waiting for the waiter's place in line to go stale.
 #[rocket::async_test]
 async fn a_cancelled_waiter_holds_nobody_up() {
-    let redis = RedisServer::start();
-    let here = store(&redis.url(), crate::conformance::LONG);
-    let elsewhere = store(&redis.url(), crate::conformance::LONG);
-    let key = SessionId::generate().key();
-    here.save(&key, None, record()).await.unwrap();
+    let (_redis, here, elsewhere, key) = two_instances().await;
     for next_from_here in [false, true] {
         let (_, held) = elsewhere.acquire(&key).await.unwrap().unwrap();
         let waiter = tokio::spawn({
@@ -396,12 +400,8 @@ async fn a_cancelled_waiter_holds_nobody_up() {
 /// still gets it. Only Redis being away or hung fails the waiting ones.
 #[rocket::async_test]
 async fn an_error_about_one_key_fails_no_waiting_request() {
-    let redis = RedisServer::start();
-    let store = store(&redis.url(), crate::conformance::LONG);
-    let key = SessionId::generate().key();
-    store.save(&key, None, record()).await.unwrap();
-    let client = redis::Client::open(redis.url()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let (redis, store, key) = a_session().await;
+    let mut conn = redis.connection().await;
     let () = redis::cmd("SET")
         .arg("memsess:u:bob")
         .arg("not a set")
@@ -540,11 +540,7 @@ async fn a_load_sent_again_takes_its_lease_back_though_another_waits_in_line() {
 /// once when it is free, not after the place in line goes stale.
 #[rocket::async_test]
 async fn a_request_that_gave_up_leaves_the_line() {
-    let redis = RedisServer::start();
-    let here = store(&redis.url(), crate::conformance::LONG);
-    let elsewhere = store(&redis.url(), crate::conformance::LONG);
-    let key = SessionId::generate().key();
-    here.save(&key, None, record()).await.unwrap();
+    let (_redis, here, elsewhere, key) = two_instances().await;
     let (_, held) = elsewhere.acquire(&key).await.unwrap().unwrap();
     let gave_up = here.acquire(&key).await;
     assert!(matches!(gave_up, Err(StoreError::Busy)), "{gave_up:?}");
