@@ -1,10 +1,10 @@
 //! One async mutex per session key, alive only while someone uses it.
 //!
 //! The in-memory store's leases, and the Redis store's turns among the
-//! requests of one process (`redis_lease.rs`). A lock exists in the table only while a
-//! request holds it or waits for it, so idle sessions cost no memory here,
-//! and the table's own mutex is held just long enough to find or drop an
-//! entry, never across an `.await`.
+//! requests of one process (`redis_lease.rs`). A lock exists in the table
+//! only while a request holds it or waits for it, so idle sessions cost no
+//! memory here, and the table's own mutex is held just long enough to find
+//! or drop an entry, never across an `.await`.
 //!
 //! A lock that leaves the table is kept for the next key, up to
 //! [`SPARE`] of them: every request takes a lock, and making a new one

@@ -43,14 +43,14 @@ pub fn connect(url: &str) -> Result<ConnectionManager, String> {
     ConnectionManager::new_lazy_with_config(client, config).map_err(|e| e.to_string())
 }
 
-/// Whether `e` says the connection had died (and the manager is now
-/// reconnecting), as opposed to Redis being slow or refusing.
 /// Whether `e` says Redis is away or not answering (as opposed to an
 /// error about one command, such as a key of the wrong type).
 pub fn unreachable(e: &RedisError) -> bool {
     e.is_timeout() || e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal()
 }
 
+/// Whether `e` says the connection had died (and the manager is now
+/// reconnecting), as opposed to Redis being slow or refusing.
 fn dropped(e: &RedisError) -> bool {
     e.is_connection_dropped() && !e.is_timeout()
 }

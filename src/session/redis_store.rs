@@ -196,10 +196,10 @@ impl RedisStore {
 
     /// Waits for `key`'s turn among this process's requests (see
     /// `redis_lease`), and gives up as soon as an operation finds Redis
-    /// unreachable meanwhile: the request ahead may be waiting on a Redis that is away
-    /// or hung, and each request queued behind it would otherwise fail in
-    /// turn, a response timeout apart, where they all failed together
-    /// when each asked Redis itself.
+    /// unreachable meanwhile: the request ahead may be waiting on a Redis
+    /// that is away or hung, and each request queued behind it would
+    /// otherwise fail in turn, a response timeout apart, where they all
+    /// failed together when each asked Redis itself.
     async fn turn(&self, key: &StoreKey) -> StoreResult<RedisLease> {
         let failed = self.failed.notified();
         tokio::select! {
