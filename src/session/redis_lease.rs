@@ -18,8 +18,11 @@
 //! other instances (they wait a round trip or two longer), but not to this
 //! process: its next load of the session names the given-back token, and
 //! the load script takes over a lease held by that token. That is safe
-//! because only the request that held it puts a token on the list, once
-//! it is done with the session.
+//! because a request puts its token on the list only once it is done with
+//! the session. A request that never got the lease (it gave up, or was
+//! cancelled while it waited) puts its token there too, so that the
+//! release clears the place in line it may hold; such a token holds no
+//! lease to take over.
 //!
 //! **Requests of this process take turns here first.** A request takes
 //! the session's lock in this process ([`KeyedLocks`], the memory store's
