@@ -19,10 +19,12 @@
 //! process: its next load of the session names the given-back token, and
 //! the load script takes over a lease held by that token. That is safe
 //! because a request puts its token on the list only once it is done with
-//! the session. A request that never got the lease (it gave up, or was
-//! cancelled while it waited) puts its token there too, so that the
-//! release clears the place in line it may hold; such a token holds no
-//! lease to take over.
+//! the session. A request that Redis never granted a lease (it gave up, or
+//! was cancelled while it waited) is told to Redis too, so that the
+//! release clears the place in line it may hold, but from a list of its
+//! own: named for taking over, or put in place of the session's last
+//! lease given back, its token would leave that lease held in Redis until
+//! it lapsed.
 //!
 //! **Requests of this process take turns here first.** A request takes
 //! the session's lock in this process ([`KeyedLocks`], the memory store's
@@ -94,6 +96,13 @@ struct Shared {
     held: Tokens,
     /// Given back, and not yet told to Redis.
     given_back: Tokens,
+    /// The tokens of requests that ended before Redis granted them a
+    /// lease (they gave up, or were cancelled with their load in flight),
+    /// not yet told to Redis: a token may hold a place in line, or a lease
+    /// granted as its request was cancelled. Never named for taking over,
+    /// and never in place of a session's lease given back, which would
+    /// then never be given back in Redis.
+    ungranted: Mutex<Vec<(StoreKey, Token)>>,
     /// Wakes the task that tells Redis; one pending wake is enough.
     wake: mpsc::Sender<()>,
 }
@@ -115,6 +124,7 @@ pub(super) struct RedisLease {
     pub(super) token: Token,
     shared: Arc<Shared>,
     released: bool,
+    granted: bool,
     // This request's turn in the process: dropped after the lease is on
     // the given-back list (fields drop after `Drop::drop`), so the next
     // request in line finds the token to take over.
@@ -129,6 +139,7 @@ impl Leases {
         let shared = Arc::new(Shared {
             held: Tokens::default(),
             given_back: Tokens::default(),
+            ungranted: Mutex::default(),
             wake,
         });
         tokio::spawn(renew_forever(Arc::downgrade(&shared), conn.clone()));
@@ -161,6 +172,7 @@ impl Leases {
             token,
             shared: self.shared.clone(),
             released: false,
+            granted: false,
             _turn: turn,
         })
     }
@@ -175,7 +187,8 @@ impl Leases {
 impl RedisLease {
     /// Records that Redis granted the lease, so it is renewed; a lease
     /// given back under the token it took over needs no telling any more.
-    pub(super) fn granted(&self, took_over: Option<Token>) {
+    pub(super) fn granted(&mut self, took_over: Option<Token>) {
+        self.granted = true;
         tokens(&self.shared.held).insert(self.key, self.token);
         if let Some(old) = took_over {
             let mut given_back = tokens(&self.shared.given_back);
@@ -207,7 +220,15 @@ impl RedisLease {
                 held.remove(&self.key);
             }
         }
-        tokens(&self.shared.given_back).insert(self.key, self.token);
+        if self.granted {
+            tokens(&self.shared.given_back).insert(self.key, self.token);
+        } else {
+            self.shared
+                .ungranted
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push((self.key, self.token));
+        }
         // Full means a wake is pending already, which will see this one.
         let _ = self.shared.wake.try_send(());
     }
@@ -232,11 +253,16 @@ async fn release_forever(
     while woken.recv().await.is_some() {
         loop {
             let Some(map) = shared.upgrade() else { return };
-            let batch: Vec<(StoreKey, Token)> = tokens(&map.given_back)
+            let mut batch: Vec<(StoreKey, Token)> = tokens(&map.given_back)
                 .iter()
                 .take(MAX_BATCH)
                 .map(|(k, t)| (*k, *t))
                 .collect();
+            {
+                let mut ungranted = map.ungranted.lock().unwrap_or_else(PoisonError::into_inner);
+                let room = MAX_BATCH.saturating_sub(batch.len()).min(ungranted.len());
+                batch.extend(ungranted.drain(..room));
+            }
             drop(map);
             if batch.is_empty() {
                 break;
@@ -278,5 +304,38 @@ async fn renew_forever(shared: Weak<Shared>, mut conn: ConnectionManager) {
         // A failed renewal (Redis away) is retried next tick; meanwhile
         // the version fence keeps a lapsed lease from losing writes.
         let _: redis::RedisResult<i64> = call.invoke_async(&mut conn).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::Leases;
+    use crate::session::id::StoreKey;
+    use crate::session::redis_conn::connect;
+
+    /// A request gives its lease back, and the next one in line is
+    /// cancelled before Redis granted it anything: the lease given back is
+    /// still the one the request after takes over. Had the cancelled
+    /// request's token replaced it, the lease would never be given back
+    /// in Redis, and the session would wait for it to lapse (5 s).
+    #[tokio::test]
+    async fn a_lease_never_granted_leaves_the_one_given_back_in_place() {
+        // Nothing listens there: the lazy connection never connects, and
+        // the release task's calls fail, which changes nothing here.
+        let leases = Leases::start(connect("redis://127.0.0.1:9/").unwrap());
+        let key = StoreKey([7; 16]);
+        let mut first = leases.arm(key, Duration::from_secs(1)).await.unwrap();
+        first.granted(None);
+        first.release();
+        let cancelled = leases.arm(key, Duration::from_secs(1)).await.unwrap();
+        let cancelled_token = cancelled.token;
+        drop(cancelled);
+        assert_ne!(
+            leases.given_back(&key),
+            Some(cancelled_token),
+            "a token that holds no lease is named for taking one over"
+        );
     }
 }
