@@ -45,10 +45,10 @@
 //! sees them): 64 random bits drawn once per process and a counter, so
 //! taking a lease costs no system call.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rand::rngs::OsRng;
 use rand::TryRngCore as _;
@@ -98,11 +98,14 @@ struct Shared {
     given_back: Tokens,
     /// The tokens of requests that ended before Redis granted them a
     /// lease (they gave up, or were cancelled with their load in flight),
-    /// not yet told to Redis: a token may hold a place in line, or a lease
-    /// granted as its request was cancelled. Never named for taking over,
-    /// and never in place of a session's lease given back, which would
-    /// then never be given back in Redis.
-    ungranted: Mutex<Vec<(StoreKey, Token)>>,
+    /// not yet told to Redis, oldest first, with when each ended: a token
+    /// may hold a place in line, or a lease granted as its request was
+    /// cancelled. Never named for taking over, and never in place of a
+    /// session's lease given back, which would then never be given back
+    /// in Redis. While Redis is away, every failed load adds one, and the
+    /// release calls fail too: those older than a lease's life are
+    /// dropped, since whatever they held has lapsed by then.
+    ungranted: Mutex<VecDeque<(Instant, StoreKey, Token)>>,
     /// Wakes the task that tells Redis; one pending wake is enough.
     wake: mpsc::Sender<()>,
 }
@@ -223,11 +226,12 @@ impl RedisLease {
         if self.granted {
             tokens(&self.shared.given_back).insert(self.key, self.token);
         } else {
-            self.shared
+            let mut ungranted = self
+                .shared
                 .ungranted
                 .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push((self.key, self.token));
+                .unwrap_or_else(PoisonError::into_inner);
+            note_ungranted(&mut ungranted, Instant::now(), self.key, self.token);
         }
         // Full means a wake is pending already, which will see this one.
         let _ = self.shared.wake.try_send(());
@@ -239,6 +243,25 @@ impl Drop for RedisLease {
         // A request cancelled midway gives its lease back too.
         self.give_back();
     }
+}
+
+/// Adds a token Redis never granted, which ended `now`, to `list`, first
+/// dropping those that ended more than a lease's life before: whatever
+/// they held (a place in line, a lease its request never heard of) has
+/// lapsed by then.
+fn note_ungranted(
+    list: &mut VecDeque<(Instant, StoreKey, Token)>,
+    now: Instant,
+    key: StoreKey,
+    token: Token,
+) {
+    while list
+        .front()
+        .is_some_and(|(ended, _, _)| now.saturating_duration_since(*ended) > LEASE_TTL)
+    {
+        list.pop_front();
+    }
+    list.push_back((now, key, token));
 }
 
 /// Tells Redis of the leases given back, in batches, until the store is
@@ -261,7 +284,7 @@ async fn release_forever(
             {
                 let mut ungranted = map.ungranted.lock().unwrap_or_else(PoisonError::into_inner);
                 let room = MAX_BATCH.saturating_sub(batch.len()).min(ungranted.len());
-                batch.extend(ungranted.drain(..room));
+                batch.extend(ungranted.drain(..room).map(|(_, key, token)| (key, token)));
             }
             drop(map);
             if batch.is_empty() {
@@ -309,9 +332,10 @@ async fn renew_forever(shared: Weak<Shared>, mut conn: ConnectionManager) {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
+    use std::collections::VecDeque;
+    use std::time::{Duration, Instant};
 
-    use super::Leases;
+    use super::{note_ungranted, Leases, LEASE_TTL};
     use crate::session::id::StoreKey;
     use crate::session::redis_conn::connect;
 
@@ -328,14 +352,38 @@ mod tests {
         let key = StoreKey([7; 16]);
         let mut first = leases.arm(key, Duration::from_secs(1)).await.unwrap();
         first.granted(None);
+        let first_token = first.token;
         first.release();
+        // The turn is free at once, so nothing yields to the release task
+        // (this runtime has one thread) between here and the check.
         let cancelled = leases.arm(key, Duration::from_secs(1)).await.unwrap();
-        let cancelled_token = cancelled.token;
         drop(cancelled);
-        assert_ne!(
+        assert_eq!(
             leases.given_back(&key),
-            Some(cancelled_token),
-            "a token that holds no lease is named for taking one over"
+            Some(first_token),
+            "the lease given back is no longer the one named for taking over"
         );
+    }
+
+    /// While Redis is away every failed load leaves a token to tell it of,
+    /// and telling fails too: the list keeps only those of the last lease's
+    /// life, so it stays bounded however long the outage lasts.
+    #[test]
+    fn tokens_never_granted_are_kept_for_a_leases_life_at_most() {
+        let mut list = VecDeque::new();
+        let start = Instant::now();
+        let token = |n: u8| [n; 16];
+        note_ungranted(&mut list, start, StoreKey([1; 16]), token(1));
+        note_ungranted(
+            &mut list,
+            start + LEASE_TTL / 2,
+            StoreKey([2; 16]),
+            token(2),
+        );
+        assert_eq!(list.len(), 2, "both within a lease's life");
+        let later = start + LEASE_TTL + Duration::from_millis(1);
+        note_ungranted(&mut list, later, StoreKey([3; 16]), token(3));
+        let kept: Vec<_> = list.iter().map(|(_, _, t)| t[0]).collect();
+        assert_eq!(kept, [2, 3], "the first had lapsed");
     }
 }

@@ -340,9 +340,9 @@ local now = now_ms()
 -- Held by another request, unless it is this one's own token (a retry
 -- after a dropped connection) or one this process gave back.
 local held = r[8] and r[8] ~= ARGV[1] and r[8] ~= ARGV[2] and tonumber(r[9]) > now
--- Another request waits for its turn, and asked lately (a waiter whose
--- token this process gave back was cancelled, and waits no more).
-local waiting = r[13] and r[13] ~= ARGV[1] and r[13] ~= ARGV[2] and now - tonumber(r[14]) < WAITED
+-- Another request waits for its turn, and asked lately. (A waiter that
+-- stopped waiting is cleared by the release of its token, or goes stale.)
+local waiting = r[13] and r[13] ~= ARGV[1] and now - tonumber(r[14]) < WAITED
 -- Behind it, unless this request's own token holds the lease already: a
 -- load sent again after its reply was lost takes its lease back.
 local queued = waiting and r[8] ~= ARGV[1]
