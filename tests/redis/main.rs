@@ -17,6 +17,7 @@ mod web;
 
 mod accounts;
 mod instances;
+mod leases;
 mod queues;
 mod redis_server;
 mod store;
