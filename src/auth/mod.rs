@@ -70,7 +70,10 @@ pub struct Arrival {
 /// session is stamped with the account's password hash, labelled with the
 /// browser and remembered if asked, the id and the CSRF token are renewed
 /// (an id or token seen before login is worthless after it), everything
-/// else (the cart) is kept, and it is saved.
+/// else (the cart) is kept, and it is saved. A session signed in as
+/// someone else (a shared browser where they did not sign out) starts
+/// empty instead: their cart and the rest are not this user's to see.
+/// Signing in as the same user again keeps it all.
 ///
 /// # Errors
 /// If the session cannot be saved.
@@ -81,6 +84,9 @@ pub async fn log_in(
     greeting: String,
     arrival: Arrival,
 ) -> Result<(), SessionError> {
+    if session.owner().is_some_and(|previous| previous != username) {
+        session.clear();
+    }
     session.set_owner(Some(username));
     session.set_remembered(arrival.remember);
     session.set_label(Some(&arrival.label));

@@ -81,10 +81,13 @@ async fn update(form: CsrfForm<LineForm>, session: Session) -> Result<Redirect, 
     let product = product(form.0.product_id.as_deref())?;
     let quantity = quantity(form.0.quantity.as_deref(), 0, None)?;
     let mut cart = load(&session);
+    // A line removed in another tab meanwhile: say so, as remove does.
+    let had = cart.quantity_of(product.id) > 0;
     cart.set(product.id, quantity)
         .map_err(|e| AppError::invalid(e.to_string()))?;
     let flash = match quantity {
-        0 => format!("Removed {} from your cart.", product.name),
+        0 if had => format!("Removed {} from your cart.", product.name),
+        0 => format!("{} was not in your cart.", product.name),
         n => format!("You now have {n} × {}.", product.name),
     };
     saved(&session, &cart, flash).await

@@ -130,6 +130,26 @@ impl Session {
         self.state().data.remove(key).is_some()
     }
 
+    /// Deletes every value from this request's copy (the owner, the label
+    /// and the rest of the record stay); [`save`](Self::save) stores the
+    /// empty session.
+    ///
+    /// # Examples
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use memsess::session::{MemoryStore, Session};
+    /// # let session = Session::new(Arc::new(MemoryStore::new(10,
+    /// #     std::time::Duration::from_secs(60), std::time::Duration::from_secs(600))));
+    /// session.insert("cart", vec![3, 1]).unwrap();
+    /// session.insert("counter", 2).unwrap();
+    /// session.clear();
+    /// assert_eq!(session.get::<u32>("counter"), None);
+    /// assert!(!session.remove("cart"));
+    /// ```
+    pub fn clear(&self) {
+        self.state().data.clear();
+    }
+
     /// Removes `key` and returns its value if it is a `T` (for values that
     /// are read once, such as flash messages).
     ///

@@ -7,7 +7,7 @@ use rocket::local::blocking::Client;
 
 use memsess::auth::store::MAX_ORDERS;
 
-use crate::helpers::{client, figment, form, location, login, post_form, Browser};
+use crate::helpers::{client, figment, form, location, logged_in_as, login, post_form, Browser};
 use crate::server::{HttpResponse, Server};
 
 const ALICE: (&str, &str) = ("alice", "wonderland-42");
@@ -120,7 +120,9 @@ fn adding_updating_and_removing_keep_counts_and_totals_right() {
         &[("product_id", "rocket-mug"), ("quantity", "5")],
     );
     post_form(&client, "/cart/remove", &[("product_id", "padlock")]);
-    let (lines, count, total) = cart(&client);
+    let page = client.get("/cart").dispatch().into_string().unwrap();
+    assert!(page.contains("Removed Session padlock from your cart."));
+    let (lines, count, total) = cart_of(&page);
     assert_eq!(lines, HashMap::from([("rocket-mug".into(), 5)]));
     assert_eq!((count, total), (5, 7000));
     // The header counts items on every page.
@@ -136,7 +138,26 @@ fn adding_updating_and_removing_keep_counts_and_totals_right() {
         "/cart/update",
         &[("product_id", "rocket-mug"), ("quantity", "0")],
     );
-    assert_eq!(cart(&client), (HashMap::new(), 0, 0));
+    let page = client.get("/cart").dispatch().into_string().unwrap();
+    assert!(
+        page.contains("Removed Rocket mug from your cart."),
+        "{page}"
+    );
+    assert_eq!(cart_of(&page), (HashMap::new(), 0, 0));
+
+    // Setting to 0 a line that is gone already (removed in another tab)
+    // says so, as removing it does, and changes nothing.
+    post_form(
+        &client,
+        "/cart/update",
+        &[("product_id", "padlock"), ("quantity", "0")],
+    );
+    let page = client.get("/cart").dispatch().into_string().unwrap();
+    assert!(
+        page.contains("Session padlock was not in your cart."),
+        "{page}"
+    );
+    assert_eq!(cart_of(&page), (HashMap::new(), 0, 0));
 }
 
 /// A path, its fields, and the status and message they must get.
@@ -289,6 +310,24 @@ fn every_cart_form_needs_the_csrf_token() {
         }
     }
     assert_eq!(cart(&client), before);
+}
+
+#[test]
+fn signing_in_over_another_users_session_starts_with_an_empty_cart() {
+    let client = client(&[]);
+    assert_eq!(login(&client, ALICE.0, ALICE.1), Status::SeeOther);
+    add(&client, "ferris-plush", "2");
+    let alices = cart(&client);
+    assert_eq!(alices.1, 2);
+
+    // Alice signing in again (a second tab, a stale form) keeps her cart.
+    assert_eq!(login(&client, ALICE.0, ALICE.1), Status::SeeOther);
+    assert_eq!(cart(&client), alices);
+
+    // Bob, on the browser Alice left signed in, does not get her cart.
+    assert_eq!(login(&client, "bob", "builder-2024"), Status::SeeOther);
+    assert_eq!(logged_in_as(&client).as_deref(), Some("bob"));
+    assert_eq!(cart(&client), (HashMap::new(), 0, 0));
 }
 
 #[test]
