@@ -2,7 +2,7 @@
 # memsess load benchmark: one table of req/s, p50, p99 and the ratio of
 # each row to its ceiling, all from the same run.
 #
-#   bench/load.sh                          # all rows (about 10 minutes)
+#   bench/load.sh                          # all rows (about 8 minutes)
 #   ROUNDS=5 DURATION=3s CONNS=8 bench/load.sh
 #
 # Groups of rows, each divided by its own ceiling:
