@@ -69,13 +69,15 @@ pub(super) fn load(path: &Path) -> Result<BTreeMap<String, Account>, String> {
     let mut accounts = BTreeMap::new();
     for (name, account) in file.users.0 {
         let bad = |why: &str| format!("{shown}: the entry {name:?} {why}");
+        // The rules first, on the name as it would be folded, so a name
+        // with more than capitals wrong is told all of it.
+        if let Some(problem) = username_problem(&name.to_ascii_lowercase()) {
+            return Err(bad(&format!("breaks the username rules: {problem}")));
+        }
         if name != name.to_ascii_lowercase() {
             return Err(bad(
                 "is not lower case (usernames are stored folded to lower case)",
             ));
-        }
-        if let Some(problem) = username_problem(&name) {
-            return Err(bad(&format!("breaks the username rules: {problem}")));
         }
         if PasswordHash::new(&account.password_hash).is_err() {
             return Err(bad(
@@ -138,6 +140,7 @@ mod tests {
         for (users, named, why) in [
             (entry("Carol", HASH), "\"Carol\"", "lower case"),
             (entry("c d", HASH), "\"c d\"", "username rules"),
+            (entry("Bad Name", HASH), "\"Bad Name\"", "username rules"),
             (entry("x", HASH), "\"x\"", "username rules"),
             (entry("carol", "plaintext"), "\"carol\"", "PHC"),
             (
