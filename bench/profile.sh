@@ -31,7 +31,7 @@ profile() {
     "$OLDPWD/$bin" >"$OLDPWD/$OUT/$name.log" 2>&1) &
   local pid=$!
   VALGRIND_PID=$pid
-  for _ in $(seq 300); do curl -s -o /dev/null "http://127.0.0.1:$PORT/" && break; sleep 0.1; done
+  for _ in $(seq 300); do curl -fs -o /dev/null "http://127.0.0.1:$PORT/" && break; sleep 0.1; done
   "$setup"
   # Warm up, then count only the measured requests.
   wrk -t1 -c1 -d2s "$@" "http://127.0.0.1:$PORT$path" >/dev/null

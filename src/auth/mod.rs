@@ -13,7 +13,8 @@
 //!   the limits. A username that breaks the rules is refused before any
 //!   lookup, counter or hash.
 //! - Login rotates the session id and the CSRF token, keeps the rest of
-//!   the session (the cart), records the user as the session's owner
+//!   the session (the cart; unless another account had it: then it starts
+//!   empty, see [`log_in`]), records the user as the session's owner
 //!   (which lists and ends a user's sessions), and stamps the session with
 //!   the account's password ([`current_user`]), so a password change or a
 //!   deletion anywhere ends it.
@@ -70,10 +71,11 @@ pub struct Arrival {
 /// session is stamped with the account's password hash, labelled with the
 /// browser and remembered if asked, the id and the CSRF token are renewed
 /// (an id or token seen before login is worthless after it), everything
-/// else (the cart) is kept, and it is saved. A session signed in as
-/// someone else (a shared browser where they did not sign out) starts
-/// empty instead: their cart and the rest are not this user's to see.
-/// Signing in as the same user again keeps it all.
+/// else (the cart) is kept, and it is saved. A session signed in to any
+/// other account (a shared browser where someone did not sign out, or an
+/// earlier account of the same name) starts empty instead: their cart
+/// and the rest are not this user's to see. Signing in to the same
+/// account again (the same name and password hash) keeps it all.
 ///
 /// # Errors
 /// If the session cannot be saved.
@@ -84,13 +86,17 @@ pub async fn log_in(
     greeting: String,
     arrival: Arrival,
 ) -> Result<(), SessionError> {
-    if session.owner().is_some_and(|previous| previous != username) {
+    let stamp = stamp(password_hash);
+    let owner = session.owner();
+    let same_account = owner.as_deref() == Some(username)
+        && session.get::<String>(current_user::STAMP_KEY).as_ref() == Some(&stamp);
+    if owner.is_some() && !same_account {
         session.clear();
     }
     session.set_owner(Some(username));
     session.set_remembered(arrival.remember);
     session.set_label(Some(&arrival.label));
-    session.insert(current_user::STAMP_KEY, stamp(password_hash))?;
+    session.insert(current_user::STAMP_KEY, stamp)?;
     session.cycle_id();
     crate::csrf::renew(session)?;
     Flash::set(session, FlashKind::Success, greeting)?;

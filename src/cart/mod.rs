@@ -3,9 +3,10 @@
 //! The cart is a typed [`Cart`] kept in the session under one key, so
 //! every change is a load–change–save of the session, and the session's
 //! lease makes parallel changes take turns: 50 parallel "add to cart"
-//! requests all count. Checkout needs a login; the login keeps the cart
-//! (it rotates the session id, not its data) and stores the order in the
-//! account store ([`orders`]).
+//! requests all count. Checkout needs a login; the login keeps a
+//! visitor's cart (it rotates the session id, not its data; a session
+//! another account had starts empty instead), and checkout stores the
+//! order in the account store ([`orders`]).
 
 mod checkout;
 pub mod model;

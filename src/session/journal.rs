@@ -17,10 +17,11 @@
 //!   of moves (a login, then a password change) carries the session along.
 //! * **A move never hands a session to another user.** It names the new
 //!   key's owner (a hash of the name), and what the snapshot held comes
-//!   back only if it had no owner or that one: when Bob signs in over
-//!   Alice's session on a shared browser, her session must stay ended, or
-//!   a crash would sign Bob's browser in as her even after she signed out
-//!   everywhere else.
+//!   back only if it had no owner or that one, counting the moves replayed
+//!   before it (a visitor's session that moved to Alice is hers): when Bob
+//!   signs in over Alice's session on a shared browser, her session must
+//!   stay ended, or a crash would sign Bob's browser in as her even after
+//!   she signed out everywhere else, or hand him her cart.
 //!
 //! * **Only what a snapshot holds** is journaled: a session that no
 //!   snapshot has copied cannot come back, so ending it costs nothing.

@@ -72,6 +72,10 @@ struct Loaded {
     tier: u8,
     last_seen_ms: u64,
     record: Record,
+    /// Whom the session belongs to by now, as the journal marks owners
+    /// (`owner_mark`): the snapshot's owner, then each replayed move's.
+    /// The record stays the snapshot's, so its owner cannot say this.
+    owner: [u8; 16],
 }
 
 /// What a snapshot file gave at launch.
@@ -135,6 +139,7 @@ fn read(file: &Path, changes: &[Change]) -> Found {
         let loaded = Loaded {
             tier: e.tier,
             last_seen_ms: e.last_seen_ms,
+            owner: owner_mark(record.owner.as_deref()),
             record,
         };
         found.insert(key, loaded);
@@ -150,8 +155,11 @@ fn read(file: &Path, changes: &[Change]) -> Found {
 /// the order they were made (see `journal`): an ended session goes, and a
 /// rotated one comes back under its new key, unless the snapshot holds
 /// that key already (then newer) or had the session signed in as someone
-/// other than the new key's owner (a user switch on a shared browser). A
-/// rotated session's client came back, so it is at least anonymous. A
+/// other than the new key's owner (a user switch on a shared browser).
+/// "Signed in as" counts the moves replayed before this one: a session
+/// that moved from a visitor to Alice and on to Bob is Alice's by the
+/// second move, though the snapshot had it anonymous, and so stays ended.
+/// A rotated session's client came back, so it is at least anonymous. A
 /// later end of the new key, or a move on from it, comes later in the
 /// order, and so applies to what this move brought.
 fn replay(found: &mut HashMap<StoreKey, Loaded, KeyHashBuilder>, changes: &[Change]) {
@@ -164,13 +172,10 @@ fn replay(found: &mut HashMap<StoreKey, Loaded, KeyHashBuilder>, changes: &[Chan
                 let Some(mut loaded) = found.remove(&from) else {
                     continue;
                 };
-                let same_user = loaded
-                    .record
-                    .owner
-                    .as_deref()
-                    .is_none_or(|had| owner_mark(Some(had)) == owner);
-                if same_user && !found.contains_key(&to) {
+                let anonymous = loaded.owner == owner_mark(None);
+                if (anonymous || loaded.owner == owner) && !found.contains_key(&to) {
                     loaded.tier = loaded.tier.max(Place::Anonymous as u8);
+                    loaded.owner = owner;
                     found.insert(to, loaded);
                 }
             }
@@ -545,5 +550,40 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().contains(".unreadable-"))
             .count();
         assert_eq!(aside, 1);
+    }
+
+    /// The snapshot has a visitor's session; the journal has it moved to
+    /// Alice's new id and then on, at a second login, to another id.
+    fn replayed(first: &str, second: &str) -> Vec<StoreKey> {
+        let (visitor, alices, next) = (StoreKey([1; 16]), StoreKey([2; 16]), StoreKey([3; 16]));
+        let mut found = HashMap::default();
+        let record = Record::new(r#"{"cart":2}"#, 1);
+        let loaded = Loaded {
+            tier: Place::Anonymous as u8,
+            last_seen_ms: 1,
+            owner: owner_mark(record.owner.as_deref()),
+            record,
+        };
+        found.insert(visitor, loaded);
+        let moved = |from, to, owner| Change::Moved {
+            from,
+            to,
+            owner: owner_mark(Some(owner)),
+        };
+        replay(
+            &mut found,
+            &[moved(visitor, alices, first), moved(alices, next, second)],
+        );
+        found.into_keys().collect()
+    }
+
+    #[test]
+    fn a_move_on_to_another_user_brings_nothing_back_and_one_to_the_same_user_does() {
+        assert_eq!(replayed("alice", "alice"), vec![StoreKey([3; 16])]);
+        assert_eq!(
+            replayed("alice", "bob"),
+            vec![],
+            "Bob's id came back with what the visitor who became Alice had"
+        );
     }
 }

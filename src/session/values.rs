@@ -130,9 +130,13 @@ impl Session {
         self.state().data.remove(key).is_some()
     }
 
-    /// Deletes every value from this request's copy (the owner, the label
-    /// and the rest of the record stay); [`save`](Self::save) stores the
-    /// empty session.
+    /// Deletes every value from this request's copy; [`save`](Self::save)
+    /// stores the empty session. The id, the owner, the label and the
+    /// "remembered" flag stay, so this alone neither signs anyone out nor
+    /// hands the session to someone else: to end it, use
+    /// [`invalidate`](Self::invalidate); to sign in another user, clear
+    /// it, then [`set_owner`](Self::set_owner) and
+    /// [`cycle_id`](Self::cycle_id), as a login does.
     ///
     /// # Examples
     /// ```
@@ -140,11 +144,13 @@ impl Session {
     /// # use memsess::session::{MemoryStore, Session};
     /// # let session = Session::new(Arc::new(MemoryStore::new(10,
     /// #     std::time::Duration::from_secs(60), std::time::Duration::from_secs(600))));
+    /// session.set_owner(Some("alice"));
     /// session.insert("cart", vec![3, 1]).unwrap();
     /// session.insert("counter", 2).unwrap();
     /// session.clear();
     /// assert_eq!(session.get::<u32>("counter"), None);
     /// assert!(!session.remove("cart"));
+    /// assert_eq!(session.owner().as_deref(), Some("alice"));
     /// ```
     pub fn clear(&self) {
         self.state().data.clear();

@@ -7,7 +7,9 @@ use rocket::local::blocking::Client;
 
 use memsess::auth::store::MAX_ORDERS;
 
-use crate::helpers::{client, figment, form, location, logged_in_as, login, post_form, Browser};
+use crate::helpers::{
+    client, figment, form, location, logged_in_as, login, post_form, signup, Browser,
+};
 use crate::server::{HttpResponse, Server};
 
 const ALICE: (&str, &str) = ("alice", "wonderland-42");
@@ -318,6 +320,12 @@ fn signing_in_over_another_users_session_starts_with_an_empty_cart() {
     // Bob, on the browser Alice left signed in, does not get her cart.
     assert_eq!(login(&client, "bob", "builder-2024"), Status::SeeOther);
     assert_eq!(logged_in_as(&client).as_deref(), Some("bob"));
+    assert_eq!(cart(&client), (HashMap::new(), 0, 0));
+
+    // Nor does a new account signed up over Bob's session.
+    add(&client, "padlock", "1");
+    assert_eq!(signup(&client, "carol", "carol-password"), Status::SeeOther);
+    assert_eq!(logged_in_as(&client).as_deref(), Some("carol"));
     assert_eq!(cart(&client), (HashMap::new(), 0, 0));
 }
 

@@ -220,6 +220,36 @@ fn a_crash_after_two_rotations_keeps_the_cart_under_the_newest_id() {
     );
 }
 
+/// A visitor's cart (snapshotted), then Alice signs in on that browser and
+/// Bob over her, then a crash: the journal's moves must not carry the
+/// visitor's cart, which became Alice's, to Bob's id.
+#[test]
+fn a_crash_after_a_user_switch_brings_nothing_back_to_the_second_user() {
+    let env = [("ROCKET_SESSION", "{snapshot_interval=8}")];
+    let server = Server::start(&env);
+    let shared = WebBrowser::new();
+    let added = shared.post(
+        &server,
+        "/cart/add",
+        &[("product_id", "padlock"), ("quantity", "2")],
+    );
+    assert_eq!(added.status, 303);
+    wait_for_snapshot(&server.dir, SystemTime::now());
+    let started = Instant::now();
+    assert_eq!(shared.login(&server, ALICE.0, ALICE.1).status, 303);
+    assert_eq!(shared.login(&server, "bob", "builder-2024").status, 303);
+    assert_eq!(shared.cart_count(&server), 0);
+    assert!(
+        started.elapsed() < Duration::from_secs(7),
+        "too slow for the window"
+    );
+    let dir = server.stop("KILL");
+
+    let restarted = Server::start_in(dir, &env);
+    assert_eq!(shared.cart_count(&restarted), 0, "Alice's cart reached Bob");
+    assert_eq!(shared.user(&restarted), None);
+}
+
 #[test]
 fn idle_and_absolute_timeouts_keep_running_while_the_server_is_down() {
     for (config, what) in [
@@ -346,4 +376,31 @@ fn a_new_account_does_not_inherit_sessions_its_name_had_before() {
         "{page}"
     );
     assert_eq!(demo.user(&restarted), None);
+}
+
+/// A session of an account that is gone but not ended (here: the demo
+/// user `alice`, once the demo users are turned off) is someone else's to
+/// a new account that takes the same name.
+#[test]
+fn a_new_account_of_a_reused_name_does_not_get_the_old_accounts_session() {
+    let server = Server::start(&[]);
+    let shared = WebBrowser::new();
+    assert_eq!(shared.login(&server, ALICE.0, ALICE.1).status, 303);
+    let added = shared.post(
+        &server,
+        "/cart/add",
+        &[("product_id", "padlock"), ("quantity", "2")],
+    );
+    assert_eq!(added.status, 303);
+    let dir = server.stop("TERM");
+
+    let restarted = Server::start_in(dir, &[("ROCKET_AUTH_DEMO_USERS", "false")]);
+    let signed_up = shared.signup(&restarted, ALICE.0, "her-own-password");
+    assert_eq!(signed_up.status, 303, "{}", signed_up.body);
+    assert_eq!(shared.user(&restarted).as_deref(), Some(ALICE.0));
+    assert_eq!(
+        shared.cart_count(&restarted),
+        0,
+        "the new account got the old one's cart"
+    );
 }

@@ -69,8 +69,8 @@ pub(super) fn load(path: &Path) -> Result<BTreeMap<String, Account>, String> {
     let mut accounts = BTreeMap::new();
     for (name, account) in file.users.0 {
         let bad = |why: &str| format!("{shown}: the entry {name:?} {why}");
-        // The rules first, on the name as it would be folded, so a name
-        // with more than capitals wrong is told all of it.
+        // The rules first, on the name as it would be folded: a name with
+        // more than its capitals wrong hears of the worse fault.
         if let Some(problem) = username_problem(&name.to_ascii_lowercase()) {
             return Err(bad(&format!("breaks the username rules: {problem}")));
         }
