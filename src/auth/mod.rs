@@ -13,8 +13,9 @@
 //!   the limits. A username that breaks the rules is refused before any
 //!   lookup, counter or hash.
 //! - Login rotates the session id and the CSRF token, keeps the rest of
-//!   the session (the cart; unless another account had it: then it starts
-//!   empty, see [`log_in`]), records the user as the session's owner
+//!   the session (the cart; unless another account had it: then that one
+//!   is ended and a new one begins, see [`log_in`]), records the user as
+//!   the session's owner
 //!   (which lists and ends a user's sessions), and stamps the session with
 //!   the account's password ([`current_user`]), so a password change or a
 //!   deletion anywhere ends it.
@@ -73,9 +74,11 @@ pub struct Arrival {
 /// (an id or token seen before login is worthless after it), everything
 /// else (the cart) is kept, and it is saved. A session signed in to any
 /// other account (a shared browser where someone did not sign out, or an
-/// earlier account of the same name) starts empty instead: their cart
-/// and the rest are not this user's to see. Signing in to the same
-/// account again (the same name and password hash) keeps it all.
+/// earlier account of the same name) is ended instead, as a logout ends
+/// it, and the login gets a new one: their cart and the rest are not this
+/// user's to see, and an end (unlike a rotation) is one that no crash
+/// can undo. Signing in to the same account again (the same name and
+/// password hash) keeps it all.
 ///
 /// # Errors
 /// If the session cannot be saved.
@@ -91,7 +94,7 @@ pub async fn log_in(
     let same_account = owner.as_deref() == Some(username)
         && session.get::<String>(current_user::STAMP_KEY).as_ref() == Some(&stamp);
     if owner.is_some() && !same_account {
-        session.clear();
+        session.invalidate().await?;
     }
     session.set_owner(Some(username));
     session.set_remembered(arrival.remember);

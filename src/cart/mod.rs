@@ -5,7 +5,7 @@
 //! lease makes parallel changes take turns: 50 parallel "add to cart"
 //! requests all count. Checkout needs a login; the login keeps a
 //! visitor's cart (it rotates the session id, not its data; a session
-//! another account had starts empty instead), and checkout stores the
+//! another account had is ended instead), and checkout stores the
 //! order in the account store ([`orders`]).
 
 mod checkout;

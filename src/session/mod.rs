@@ -28,8 +28,7 @@
 //!    malformed, duplicated, unknown or expired one all give a *new*
 //!    session with a fresh id: an id the client chose is never adopted.
 //! 2. **Use.** [`get`](Session::get), [`insert`](Session::insert),
-//!    [`remove`](Session::remove), [`clear`](Session::clear) change only
-//!    this request's copy.
+//!    [`remove`](Session::remove) change only this request's copy.
 //! 3. **Save.** [`save`](Session::save) writes the copy to the store, as in
 //!    gmemsess. A session never saved leaves nothing behind and sets no
 //!    cookie. [`cycle_id`](Session::cycle_id) gives the session a new id,

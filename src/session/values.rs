@@ -130,32 +130,6 @@ impl Session {
         self.state().data.remove(key).is_some()
     }
 
-    /// Deletes every value from this request's copy; [`save`](Self::save)
-    /// stores the empty session. The id, the owner, the label and the
-    /// "remembered" flag stay, so this alone neither signs anyone out nor
-    /// hands the session to someone else: to end it, use
-    /// [`invalidate`](Self::invalidate); to sign in another user, clear
-    /// it, then [`set_owner`](Self::set_owner) and
-    /// [`cycle_id`](Self::cycle_id), as a login does.
-    ///
-    /// # Examples
-    /// ```
-    /// # use std::sync::Arc;
-    /// # use memsess::session::{MemoryStore, Session};
-    /// # let session = Session::new(Arc::new(MemoryStore::new(10,
-    /// #     std::time::Duration::from_secs(60), std::time::Duration::from_secs(600))));
-    /// session.set_owner(Some("alice"));
-    /// session.insert("cart", vec![3, 1]).unwrap();
-    /// session.insert("counter", 2).unwrap();
-    /// session.clear();
-    /// assert_eq!(session.get::<u32>("counter"), None);
-    /// assert!(!session.remove("cart"));
-    /// assert_eq!(session.owner().as_deref(), Some("alice"));
-    /// ```
-    pub fn clear(&self) {
-        self.state().data.clear();
-    }
-
     /// Removes `key` and returns its value if it is a `T` (for values that
     /// are read once, such as flash messages).
     ///

@@ -380,7 +380,8 @@ fn a_new_account_does_not_inherit_sessions_its_name_had_before() {
 
 /// A session of an account that is gone but not ended (here: the demo
 /// user `alice`, once the demo users are turned off) is someone else's to
-/// a new account that takes the same name.
+/// a new account that takes the same name, and a crash (no snapshot
+/// since the signup) must not bring it back either.
 #[test]
 fn a_new_account_of_a_reused_name_does_not_get_the_old_accounts_session() {
     let server = Server::start(&[]);
@@ -394,7 +395,11 @@ fn a_new_account_of_a_reused_name_does_not_get_the_old_accounts_session() {
     assert_eq!(added.status, 303);
     let dir = server.stop("TERM");
 
-    let restarted = Server::start_in(dir, &[("ROCKET_AUTH_DEMO_USERS", "false")]);
+    let env = [
+        ("ROCKET_AUTH_DEMO_USERS", "false"),
+        ("ROCKET_SESSION", "{snapshot_interval=600}"),
+    ];
+    let restarted = Server::start_in(dir, &env);
     let signed_up = shared.signup(&restarted, ALICE.0, "her-own-password");
     assert_eq!(signed_up.status, 303, "{}", signed_up.body);
     assert_eq!(shared.user(&restarted).as_deref(), Some(ALICE.0));
@@ -402,5 +407,13 @@ fn a_new_account_of_a_reused_name_does_not_get_the_old_accounts_session() {
         shared.cart_count(&restarted),
         0,
         "the new account got the old one's cart"
+    );
+    let dir = restarted.stop("KILL");
+
+    let after_crash = Server::start_in(dir, &env);
+    assert_eq!(
+        shared.cart_count(&after_crash),
+        0,
+        "a crash brought the old account's cart back"
     );
 }
