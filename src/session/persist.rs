@@ -552,38 +552,56 @@ mod tests {
         assert_eq!(aside, 1);
     }
 
-    /// The snapshot has a visitor's session; the journal has it moved to
-    /// Alice's new id and then on, at a second login, to another id.
-    fn replayed(first: &str, second: &str) -> Vec<StoreKey> {
-        let (visitor, alices, next) = (StoreKey([1; 16]), StoreKey([2; 16]), StoreKey([3; 16]));
-        let mut found = HashMap::default();
-        let record = Record::new(r#"{"cart":2}"#, 1);
+    /// What comes back of a session that the snapshot holds under key 1,
+    /// signed in as `owner`, after the journal's `changes`, each a move to
+    /// the next key (2, 3, …) with its new owner, or `End` of the key the
+    /// session is under by then.
+    fn replayed(owner: Option<&str>, changes: &[Option<Option<&str>>]) -> Vec<u8> {
+        let mut record = Record::new(r#"{"cart":2}"#, 1);
+        record.owner = owner.map(Into::into);
         let loaded = Loaded {
             tier: Place::Anonymous as u8,
             last_seen_ms: 1,
-            owner: owner_mark(record.owner.as_deref()),
+            owner: owner_mark(owner),
             record,
         };
-        found.insert(visitor, loaded);
-        let moved = |from, to, owner| Change::Moved {
-            from,
-            to,
-            owner: owner_mark(Some(owner)),
-        };
-        replay(
-            &mut found,
-            &[moved(visitor, alices, first), moved(alices, next, second)],
-        );
-        found.into_keys().collect()
+        let mut found = HashMap::default();
+        found.insert(StoreKey([1; 16]), loaded);
+        let mut at = 1;
+        let changes: Vec<Change> = changes
+            .iter()
+            .map(|change| match change {
+                Some(owner) => {
+                    at += 1;
+                    Change::Moved {
+                        from: StoreKey([at - 1; 16]),
+                        to: StoreKey([at; 16]),
+                        owner: owner_mark(*owner),
+                    }
+                }
+                None => Change::End(StoreKey([at; 16])),
+            })
+            .collect();
+        replay(&mut found, &changes);
+        found.into_keys().map(|key| key.0[0]).collect()
     }
 
     #[test]
     fn a_move_on_to_another_user_brings_nothing_back_and_one_to_the_same_user_does() {
-        assert_eq!(replayed("alice", "alice"), vec![StoreKey([3; 16])]);
+        let (alice, bob) = (Some(Some("alice")), Some(Some("bob")));
+        let nothing: &[u8] = &[];
+        // A visitor signs in as Alice, then again (or changes the password).
+        assert_eq!(replayed(None, &[alice, alice]), vec![3]);
         assert_eq!(
-            replayed("alice", "bob"),
-            vec![],
+            replayed(None, &[alice, bob]),
+            nothing,
             "Bob's id came back with what the visitor who became Alice had"
         );
+        assert_eq!(replayed(Some("alice"), &[alice, alice]), vec![3]);
+        assert_eq!(replayed(Some("alice"), &[bob]), nothing);
+        // A move that names no owner never takes a signed-in session.
+        assert_eq!(replayed(Some("alice"), &[Some(None)]), nothing);
+        // A login, then a logout: nothing.
+        assert_eq!(replayed(None, &[alice, None]), nothing);
     }
 }
