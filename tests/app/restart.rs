@@ -188,15 +188,14 @@ fn a_crash_after_a_user_switch_never_signs_the_browser_in_as_the_first_user() {
     );
 }
 
-/// Two rotations in one snapshot interval (a login, then another): the
-/// second move starts from the first one's new key, and replaying them in
-/// order carries the session along to the newest id.
-#[test]
-fn a_crash_after_two_rotations_keeps_the_cart_under_the_newest_id() {
+/// A visitor's cart (in a snapshot), then Alice's login and a second one
+/// as `second` on that browser within one snapshot interval, then a
+/// crash: the browser, and the server started again.
+fn crash_after_two_logins(second: (&str, &str)) -> (WebBrowser, Server) {
     let env = [("ROCKET_SESSION", "{snapshot_interval=8}")];
     let server = Server::start(&env);
-    let visitor = WebBrowser::new();
-    let added = visitor.post(
+    let browser = WebBrowser::new();
+    let added = browser.post(
         &server,
         "/cart/add",
         &[("product_id", "padlock"), ("quantity", "2")],
@@ -204,15 +203,22 @@ fn a_crash_after_two_rotations_keeps_the_cart_under_the_newest_id() {
     assert_eq!(added.status, 303);
     wait_for_snapshot(&server.dir, SystemTime::now());
     let started = Instant::now();
-    assert_eq!(visitor.login(&server, ALICE.0, ALICE.1).status, 303);
-    assert_eq!(visitor.login(&server, ALICE.0, ALICE.1).status, 303);
+    assert_eq!(browser.login(&server, ALICE.0, ALICE.1).status, 303);
+    assert_eq!(browser.login(&server, second.0, second.1).status, 303);
     assert!(
         started.elapsed() < Duration::from_secs(7),
         "too slow for the window"
     );
     let dir = server.stop("KILL");
+    (browser, Server::start_in(dir, &env))
+}
 
-    let restarted = Server::start_in(dir, &env);
+/// Two rotations (a login, then another): the second move starts from
+/// the first one's new key, and replaying them in order carries the
+/// session along to the newest id.
+#[test]
+fn a_crash_after_two_rotations_keeps_the_cart_under_the_newest_id() {
+    let (visitor, restarted) = crash_after_two_logins(ALICE);
     assert_eq!(
         visitor.cart_count(&restarted),
         2,
@@ -220,32 +226,11 @@ fn a_crash_after_two_rotations_keeps_the_cart_under_the_newest_id() {
     );
 }
 
-/// A visitor's cart (snapshotted), then Alice signs in on that browser and
-/// Bob over her, then a crash: the journal's moves must not carry the
-/// visitor's cart, which became Alice's, to Bob's id.
+/// Alice, then Bob over her: the visitor's cart, which became Alice's, must
+/// not reach Bob's id.
 #[test]
 fn a_crash_after_a_user_switch_brings_nothing_back_to_the_second_user() {
-    let env = [("ROCKET_SESSION", "{snapshot_interval=8}")];
-    let server = Server::start(&env);
-    let shared = WebBrowser::new();
-    let added = shared.post(
-        &server,
-        "/cart/add",
-        &[("product_id", "padlock"), ("quantity", "2")],
-    );
-    assert_eq!(added.status, 303);
-    wait_for_snapshot(&server.dir, SystemTime::now());
-    let started = Instant::now();
-    assert_eq!(shared.login(&server, ALICE.0, ALICE.1).status, 303);
-    assert_eq!(shared.login(&server, "bob", "builder-2024").status, 303);
-    assert_eq!(shared.cart_count(&server), 0);
-    assert!(
-        started.elapsed() < Duration::from_secs(7),
-        "too slow for the window"
-    );
-    let dir = server.stop("KILL");
-
-    let restarted = Server::start_in(dir, &env);
+    let (shared, restarted) = crash_after_two_logins(("bob", "builder-2024"));
     assert_eq!(shared.cart_count(&restarted), 0, "Alice's cart reached Bob");
     assert_eq!(shared.user(&restarted), None);
 }
