@@ -15,10 +15,9 @@
 //! - Login rotates the session id and the CSRF token, keeps the rest of
 //!   the session (the cart; unless another account had it: then that one
 //!   is ended and a new one begins, see [`log_in`]), records the user as
-//!   the session's owner
-//!   (which lists and ends a user's sessions), and stamps the session with
-//!   the account's password ([`current_user`]), so a password change or a
-//!   deletion anywhere ends it.
+//!   the session's owner (which lists and ends a user's sessions), and
+//!   stamps the session with the account's password ([`current_user`]),
+//!   so a password change or a deletion anywhere ends it.
 //! - Failures: one message and about one duration for an unknown user and
 //!   a wrong password (a dummy hash is verified for unknown users).
 
